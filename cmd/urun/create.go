@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"urun/config"
+	"urun/scaffold"
+	"urun/ulog"
+	"urun/userns"
+)
+
+type createCmd struct {
+	Bundle        string `short:"b" help:"Bundle directory." default:"." type:"path"`
+	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
+	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to receive a pty master (not supported yet)."`
+	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
+	NoPivot       bool   `name:"no-pivot" hidden:"" help:"Accepted for runc compatibility; urun always uses pivot_root."`
+	ID            string `arg:"" help:"Container ID."`
+}
+
+func (c *createCmd) Run(g *Globals) error {
+	_, err := createContainer(g, createOpts{
+		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
+		preserveFDs: c.PreserveFds, park: true,
+	})
+	return wrap("create", c.ID, err)
+}
+
+type createOpts struct {
+	id, bundle, pidFile, consoleSocket string
+	preserveFDs                        int
+	park                               bool // create: wait for start; run: exec on Release
+}
+
+// created is a set-up container whose process waits to be released.
+type created struct {
+	ph    *scaffold.Placeholder
+	store *scaffold.Store
+}
+
+// createContainer is create's whole sequence; run shares it. On error
+// nothing is left: no state directory, no process.
+func createContainer(g *Globals, o createOpts) (_ *created, err error) {
+	if err := scaffold.ValidateID(o.id); err != nil {
+		return nil, err
+	}
+	if o.preserveFDs < 0 {
+		return nil, fmt.Errorf("--preserve-fds: %d is negative", o.preserveFDs)
+	}
+	if o.consoleSocket != "" {
+		return nil, fmt.Errorf("--console-socket %s: terminals are not supported yet; run without a terminal (process.terminal false, buildah --terminal=false or stdin from /dev/null)", o.consoleSocket)
+	}
+	b, err := config.Load(o.bundle)
+	if err != nil {
+		return nil, err
+	}
+	ignored, err := config.Check(b.Spec, config.Options{ConsoleSocket: o.consoleSocket != ""})
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	for _, n := range ignored {
+		ulog.L.Debug().Str("field", n.Path).Msgf("ignored: %s", n.Reason)
+	}
+	m, err := userns.Choose(b.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	ulog.L.Debug().Str("mode", string(m.Mode)).Str("uids", userns.Format(m.UID, false)+" -> "+userns.Format(m.UID, true)).
+		Str("gids", userns.Format(m.GID, false)+" -> "+userns.Format(m.GID, true)).Msg("ID mapping chosen")
+	if err := m.CheckUser(b.Spec.Process.User); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return nil, err
+	}
+	c, err := store.Create(o.id)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Remove()
+		} else {
+			c.Close()
+		}
+	}()
+	var listen *os.File
+	if o.park {
+		if listen, err = listenStart(c); err != nil {
+			return nil, err
+		}
+		defer listen.Close()
+	}
+	ph, err := scaffold.Spawn(scaffold.SpawnOpts{Bundle: b, Mapping: m, Listen: listen, PreserveFDs: o.preserveFDs})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ph.Notes {
+		ulog.L.Debug().Msg(n)
+	}
+	st := &scaffold.State{
+		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
+			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
+		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
+		Rootfs: b.Rootfs, Owner: os.Geteuid(),
+	}
+	if err = c.Save(st); err == nil {
+		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
+	}
+	if err != nil {
+		ph.Kill()
+		return nil, err
+	}
+	if o.park {
+		ph.Detach()
+	}
+	return &created{ph: ph, store: store}, nil
+}
+
+// listenStart binds the start socket in the container's directory. The path
+// goes through /proc/self/fd so a long --root cannot overflow sun_path.
+func listenStart(c *scaffold.Container) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("start socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: c.Path("start.sock")}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("start socket %s: %w", filepath.Join(c.Dir, "start.sock"), err)
+	}
+	if err := unix.Listen(fd, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("start socket: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "start.sock"), nil
+}
+
+var errStopped = errors.New("container is stopped")

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"urun/scaffold"
+)
+
+type deleteCmd struct {
+	Force bool   `short:"f" help:"Kill a running container first; succeed if it does not exist."`
+	ID    string `arg:"" help:"Container ID."`
+}
+
+func (c *deleteCmd) Run(g *Globals) error {
+	return wrap("delete", c.ID, deleteContainer(g, c.ID, c.Force))
+}
+
+func deleteContainer(g *Globals, id string, force bool) error {
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return err
+	}
+	ct, err := store.Open(id, true)
+	if errors.Is(err, scaffold.ErrNotExist) && force {
+		if scaffold.ValidateID(id) == nil {
+			os.RemoveAll(filepath.Join(store.Dir, id)) // a create killed half-way
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	switch ct.State.LiveStatus() {
+	case scaffold.Running:
+		if !force {
+			return fmt.Errorf("container is running (pid %d): stop it first or use --force", ct.State.Pid)
+		}
+		fallthrough
+	case scaffold.Created:
+		// A created container's placeholder has nothing to lose: end it, as runc does.
+		if err := ct.State.KillWait(10 * time.Second); err != nil {
+			return err
+		}
+	}
+	return ct.Remove()
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"urun/scaffold"
+)
+
+type killCmd struct {
+	All    bool   `short:"a" help:"Signal all processes (urun's container is one process tree; same as without)."`
+	ID     string `arg:"" help:"Container ID."`
+	Signal string `arg:"" optional:"" default:"TERM" help:"Signal name (KILL, SIGKILL) or number."`
+}
+
+func (c *killCmd) Run(g *Globals) error {
+	return wrap("kill", c.ID, kill(g, c.ID, c.Signal))
+}
+
+func kill(g *Globals, id, name string) error {
+	sig, err := parseSignal(name)
+	if err != nil {
+		return err
+	}
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return err
+	}
+	ct, err := store.Open(id, false)
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	if ct.State.LiveStatus() == scaffold.Stopped {
+		return fmt.Errorf("cannot signal: %w", errStopped)
+	}
+	return ct.State.Signal(sig)
+}
+
+// parseSignal accepts "KILL", "SIGKILL", "sigkill" and "9".
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("signal %q: out of range 1-64", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("signal %q: unknown signal name", s)
+}

@@ -1,0 +1,164 @@
+// Command urun is a rootless OCI runtime for unprivileged builds: it creates
+// only a user and a mount namespace, and the PID it reports is the
+// container process itself.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
+
+	"urun/scaffold"
+	"urun/ulog"
+)
+
+// Set by the Makefile with -ldflags.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func init() {
+	// The placeholder sets credentials and capabilities per thread and then
+	// execs: keep main on one OS thread from the start.
+	runtime.LockOSThread()
+}
+
+// Globals are runc's global flags; callers pass them before the verb.
+type Globals struct {
+	Root          string       `help:"State directory (default: $XDG_RUNTIME_DIR/urun, /run/urun for root, /tmp/urun-UID)." type:"path"`
+	Log           string       `help:"Also log to this file." type:"path"`
+	LogFormat     string       `help:"Log file format: text or json." enum:"text,json" default:"text"`
+	Debug         bool         `help:"Log debug messages."`
+	SystemdCgroup bool         `name:"systemd-cgroup" help:"Accepted for runc compatibility; urun manages no cgroups."`
+	Criu          string       `help:"Accepted for runc compatibility; ignored." hidden:""`
+	Rootless      rootlessFlag `help:"Accepted for runc compatibility (--rootless or --rootless=true|false|auto); urun is always rootless."`
+}
+
+type cli struct {
+	Globals
+	Version  kong.VersionFlag `short:"v" help:"Print version information and exit."`
+	Create   createCmd        `cmd:"" help:"Create a container: set it up and park its process until start."`
+	Start    startCmd         `cmd:"" help:"Start the user process of a created container."`
+	State    stateCmd         `cmd:"" help:"Print a container's OCI state as JSON."`
+	Kill     killCmd          `cmd:"" help:"Send a signal to a container's process."`
+	Delete   deleteCmd        `cmd:"" help:"Delete a container's state (--force kills a running one)."`
+	Run      runCmd           `cmd:"" help:"Create and start a container, wait for it and delete it."`
+	List     listCmd          `cmd:"" help:"List containers."`
+	Spec     specCmd          `cmd:"" help:"Write a config.json that urun runs as is."`
+	Features featuresCmd      `cmd:"" help:"Print the OCI features document: what urun supports."`
+}
+
+// rootlessFlag is runc's --rootless, which takes an optional value.
+type rootlessFlag string
+
+func (r *rootlessFlag) Decode(ctx *kong.DecodeContext) error {
+	if ctx.Scan.Peek().Type != kong.FlagValueToken {
+		*r = "true"
+		return nil
+	}
+	tok, err := ctx.Scan.PopValue("rootless")
+	if err != nil {
+		return err
+	}
+	v := strings.ToLower(fmt.Sprint(tok.Value))
+	switch v {
+	case "true", "false", "auto":
+		*r = rootlessFlag(v)
+		return nil
+	}
+	return fmt.Errorf("--rootless: %q is not true, false or auto", v)
+}
+
+func (*rootlessFlag) IsBool() bool { return true }
+
+// exitCode carries a container's exit status out of run.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
+		scaffold.InitMain()
+	}
+	os.Exit(realMain(os.Args[1:]))
+}
+
+func realMain(args []string) int {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("urun"),
+		kong.Description("A rootless OCI container runtime for unprivileged builds (user and mount namespaces only)."),
+		kong.Vars{"version": versionString()},
+		kong.Exit(func(code int) { os.Exit(code) }),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "urun:", err)
+		return 1
+	}
+	ctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "urun: %v (see urun --help)\n", err)
+		return 2
+	}
+	closer, err := ulog.Setup(c.Log, c.LogFormat, c.Debug)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "urun: --log %s: %v\n", c.Log, err)
+		return 1
+	}
+	defer closer.Close()
+	verb := ctx.Selected().Name
+	hangIfAsked(verb)
+	if c.SystemdCgroup {
+		ulog.L.Debug().Msg("--systemd-cgroup ignored: urun manages no cgroups")
+	}
+	err = ctx.Run(&c.Globals)
+	var code exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	default:
+		ulog.L.Error().Msg(err.Error())
+		return 1
+	}
+}
+
+// hangIfAsked implements URUN_HANG=<verb>: log, then sleep until killed, so
+// a person can inspect the bundle and state mid-build.
+func hangIfAsked(verb string) {
+	if os.Getenv("URUN_HANG") != verb {
+		return
+	}
+	ulog.L.Warn().Int("pid", os.Getpid()).Strs("args", os.Args).
+		Msgf("URUN_HANG=%s: urun %s is hanging before doing anything; kill pid %d to continue", verb, verb, os.Getpid())
+	for {
+		unix.Pause()
+	}
+}
+
+func versionString() string {
+	return fmt.Sprintf("urun version %s\ncommit: %s\nspec: %s\ngo: %s", version, commit, specVersion(), runtime.Version())
+}
+
+// wrap prefixes an error with the verb and container ID, the shape every
+// urun error has: "urun create web1: mount /proc: ...".
+func wrap(verb, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("urun %s: %w", verb, err)
+	}
+	return fmt.Errorf("urun %s %s: %w", verb, id, err)
+}

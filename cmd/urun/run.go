@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"urun/scaffold"
+	"urun/ulog"
+)
+
+type runCmd struct {
+	Bundle        string `short:"b" help:"Bundle directory." default:"." type:"path"`
+	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
+	ConsoleSocket string `name:"console-socket" help:"Not supported yet."`
+	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
+	Detach        bool   `short:"d" help:"Do not wait for the container; leave it running."`
+	NoPivot       bool   `name:"no-pivot" hidden:""`
+	Keep          bool   `help:"Keep the container's state after it exits."`
+	ID            string `arg:"" help:"Container ID."`
+}
+
+// forwarded are the signals run passes on to the container, as runc does.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// Run is create + start in the foreground: the container process is our
+// child, so its exit status is exactly the command's.
+func (c *runCmd) Run(g *Globals) error {
+	sigs := make(chan os.Signal, 8)
+	if !c.Detach {
+		// Before the process exists, so no signal slips through.
+		signal.Notify(sigs, forwarded...)
+	}
+	ct, err := createContainer(g, createOpts{
+		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
+		preserveFDs: c.PreserveFds, park: false,
+	})
+	if err != nil {
+		return wrap("run", c.ID, err)
+	}
+	if err := ct.ph.Release(); err != nil {
+		ct.ph.Cmd.Wait()
+		c.cleanup(g)
+		return wrap("run", c.ID, err)
+	}
+	if c.Detach {
+		ct.ph.Cmd.Process.Release()
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				ct.ph.Cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = ct.ph.Cmd.Wait()
+	close(done)
+	signal.Stop(sigs)
+	if !c.Keep {
+		c.cleanup(g)
+	}
+	return exitStatus(err)
+}
+
+func (c *runCmd) cleanup(g *Globals) {
+	if err := deleteContainer(g, c.ID, true); err != nil {
+		ulog.L.Warn().Msgf("urun run %s: remove state: %v", c.ID, err)
+	}
+}
+
+// exitStatus turns Wait's result into the shell convention: the exit code,
+// or 128+N when killed by signal N.
+func exitStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return exitCode(128 + int(ws.Signal()))
+	}
+	return exitCode(ws.ExitStatus())
+}
+
+var _ = scaffold.Running

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"urun/scaffold"
+)
+
+type startCmd struct {
+	ID string `arg:"" help:"Container ID."`
+}
+
+// Run releases the parked placeholder. The state says "running" before the
+// release, so a caller polling state right after start never sees
+// "created"; start returns once execve has succeeded.
+func (c *startCmd) Run(g *Globals) error {
+	return wrap("start", c.ID, start(g, c.ID))
+}
+
+func start(g *Globals, id string) error {
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return err
+	}
+	ct, err := store.Open(id, true)
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	st := ct.State
+	switch st.LiveStatus() {
+	case scaffold.Running:
+		return fmt.Errorf("container is already running (pid %d)", st.Pid)
+	case scaffold.Stopped:
+		return fmt.Errorf("cannot start: %w", errStopped)
+	}
+	st.Started = true
+	if err := ct.Save(st); err != nil {
+		return err
+	}
+	conn, err := dialStart(ct)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = scaffold.Go(conn)
+	os.Remove(ct.Path("start.sock"))
+	return err
+}
+
+func dialStart(ct *scaffold.Container) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: ct.Path("start.sock")}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connect to the container process: %w (did it die?)", err)
+	}
+	return os.NewFile(uintptr(fd), "start"), nil
+}

@@ -1,0 +1,164 @@
+// Package config reads a bundle's config.json and decides, field by field,
+// what urun does with it: honour, ignore (with a debug line) or refuse.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Bundle is a loaded, validated bundle.
+type Bundle struct {
+	Dir    string // absolute bundle directory
+	Rootfs string // absolute rootfs path
+	Spec   *specs.Spec
+	Raw    []byte // config.json as read, handed to the placeholder as is
+}
+
+// Load reads DIR/config.json and checks what must hold before anything is
+// created: JSON syntax, ociVersion, root.path, process.args.
+func Load(dir string) (*Bundle, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", abs, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("bundle %s: not a directory", abs)
+	}
+	path := filepath.Join(abs, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	spec, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	b := &Bundle{Dir: abs, Spec: spec, Raw: raw}
+	if err := b.checkRoot(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Parse decodes config.json, reporting syntax errors with line and column.
+func Parse(raw []byte) (*specs.Spec, error) {
+	var spec specs.Spec
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&spec); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := position(raw, se.Offset)
+			return nil, fmt.Errorf("invalid JSON at line %d column %d: %v", line, col, se)
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if err := CheckVersion(spec.Version); err != nil {
+		return nil, err
+	}
+	if spec.Process == nil {
+		return nil, errors.New("process: missing (urun needs a process to run)")
+	}
+	if len(spec.Process.Args) == 0 || spec.Process.Args[0] == "" {
+		return nil, errors.New("process.args: empty (nothing to run)")
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return nil, errors.New("root.path: missing")
+	}
+	return &spec, nil
+}
+
+func (b *Bundle) checkRoot() error {
+	root := b.Spec.Root.Path
+	if !filepath.IsAbs(root) {
+		root = filepath.Join(b.Dir, root)
+	}
+	// Resolve symlinks once so every later step works on the real directory.
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return fmt.Errorf("root.path: %s: %w", root, unwrapPath(err))
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return fmt.Errorf("root.path: %s: %w", root, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("root.path: %s: not a directory", root)
+	}
+	b.Rootfs = real
+	return nil
+}
+
+// Supported ociVersion range: 1.0.0 up to the runtime-spec this binary was
+// built with.
+var (
+	MinVersion = "1.0.0"
+	MaxVersion = fmt.Sprintf("%d.%d.%d", specs.VersionMajor, specs.VersionMinor, specs.VersionPatch)
+)
+
+// CheckVersion accepts 1.0.x through the 1.x series urun was built against,
+// with any pre-release suffix ("1.0.2-dev", buildah's).
+func CheckVersion(v string) error {
+	if v == "" {
+		return errors.New("ociVersion: missing")
+	}
+	core := v
+	if i := strings.IndexAny(core, "-+"); i >= 0 {
+		core = core[:i]
+	}
+	parts := strings.Split(core, ".")
+	nums := make([]int, 0, 3)
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			nums = nil
+			break
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) != 3 {
+		return fmt.Errorf("ociVersion: %q is not a version (want MAJOR.MINOR.PATCH)", v)
+	}
+	if nums[0] != specs.VersionMajor || nums[1] > specs.VersionMinor {
+		return fmt.Errorf("ociVersion: %q is not supported (urun supports %s to %d.%d.x)", v, MinVersion, specs.VersionMajor, specs.VersionMinor)
+	}
+	return nil
+}
+
+func position(raw []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(raw)); i++ {
+		if raw[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return
+}
+
+// unwrapPath drops os.PathError's path (callers already name it).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,407 @@
+package mount
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Env is what the mount plan needs to know beyond the config.
+type Env struct {
+	Rootfs    string            // absolute, symlink-free rootfs path
+	BundleDir string            // relative bind sources are relative to it
+	GidMapped func(uint32) bool // whether a gid exists in the new user namespace
+	Debug     func(msg string)  // notes for the parent's debug log
+}
+
+// Setup runs the whole mount sequence in the placeholder, in order:
+// propagation, rootfs bind, config mounts, /dev, pivot_root, readonly root,
+// masked paths, readonly paths. Each step's error names the step and path.
+func Setup(spec *specs.Spec, env Env) error {
+	s := &setup{spec: spec, env: env, root: env.Rootfs}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"make mounts private", s.propagation},
+		{"bind rootfs", s.bindRootfs},
+		{"", s.configMounts},
+		{"", s.populateDev},
+		{"pivot_root", s.pivot},
+		{"", s.maskPaths},
+		{"", s.readonlyPaths},
+		{"remount / read-only", s.readonlyRoot},
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			if st.name != "" {
+				return fmt.Errorf("%s: %w", st.name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+type setup struct {
+	spec    *specs.Spec
+	env     Env
+	root    string
+	devTmp  bool            // /dev is a tmpfs urun must populate
+	mounted map[string]bool // container paths the config mounted
+}
+
+func (s *setup) debug(format string, a ...any) {
+	if s.env.Debug != nil {
+		s.env.Debug(fmt.Sprintf(format, a...))
+	}
+}
+
+func (s *setup) propagation() error {
+	flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := s.spec.Linux; p != nil && p.RootfsPropagation != "" {
+		f, ok := propagationOptions[p.RootfsPropagation]
+		if !ok {
+			return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", p.RootfsPropagation)
+		}
+		// Shared would leak our mounts to the host's namespace; a slave or
+		// private root is what a rootless build needs.
+		if f&unix.MS_SHARED == 0 {
+			flags = f
+		}
+	}
+	return errnoPath("/", unix.Mount("", "/", "", flags, ""))
+}
+
+func (s *setup) bindRootfs() error {
+	// pivot_root needs the new root to be a mount point.
+	return errnoPath(s.root, unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""))
+}
+
+func (s *setup) configMounts() error {
+	s.mounted = map[string]bool{}
+	hasDev := false
+	for _, m := range s.spec.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" {
+			hasDev = true
+		}
+	}
+	if !hasDev {
+		// No /dev in the config: give the container a tmpfs one, as runc does.
+		if err := s.mountFS("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+			return fmt.Errorf("mount /dev: %w", err)
+		}
+		s.devTmp = true
+	}
+	for i, m := range s.spec.Mounts {
+		if err := s.oneMount(m); err != nil {
+			return fmt.Errorf("mounts[%d] %s: %w", i, m.Destination, err)
+		}
+		dest := filepath.Clean(m.Destination)
+		s.mounted[dest] = true
+		if dest == "/dev" && m.Type == "tmpfs" {
+			s.devTmp = true
+		}
+	}
+	return nil
+}
+
+func (s *setup) oneMount(m specs.Mount) error {
+	o, err := ParseOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	typ := m.Type
+	if o.Bind && (typ == "" || typ == "none") {
+		typ = "bind"
+	}
+	switch typ {
+	case "bind":
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(s.env.BundleDir, src)
+		}
+		return s.bind(src, m.Destination, o.Recursive, o)
+	case "proc":
+		// A new proc instance needs a PID namespace we do not create; the
+		// host's /proc is what this process can see anyway.
+		return s.bind("/proc", m.Destination, true, Options{Attr: o.Attr})
+	case "sysfs":
+		return s.bind("/sys", m.Destination, true, o)
+	case "mqueue", "cgroup", "cgroup2":
+		s.debug("mount %s: type %s skipped: the kernel refuses it without namespaces urun does not create", m.Destination, typ)
+		return nil
+	case "devpts":
+		data := make([]string, 0, len(o.Data))
+		for _, d := range o.Data {
+			if v, ok := strings.CutPrefix(d, "gid="); ok {
+				var gid uint32
+				if _, err := fmt.Sscanf(v, "%d", &gid); err == nil && s.env.GidMapped != nil && !s.env.GidMapped(gid) {
+					s.debug("mount %s: option %s dropped: gid %d is not mapped", m.Destination, d, gid)
+					continue
+				}
+			}
+			data = append(data, d)
+		}
+		return s.mountFS(m.Source, m.Destination, "devpts", o.Flags, strings.Join(data, ","))
+	default:
+		if err := s.mountFS(m.Source, m.Destination, typ, o.Flags, strings.Join(o.Data, ",")); err != nil {
+			return err
+		}
+		if o.Propagation != 0 {
+			p, _ := s.resolve(m.Destination)
+			return errnoPath(p, unix.Mount("", p, "", o.Propagation, ""))
+		}
+		return nil
+	}
+}
+
+// resolve maps a container path to a host path under the rootfs without
+// following any symlink out of it.
+func (s *setup) resolve(dest string) (string, error) {
+	p, err := securejoin.SecureJoin(s.root, dest)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s in rootfs: %w", dest, err)
+	}
+	return p, nil
+}
+
+// mountPoint creates the destination (a directory, or a file when the source
+// is not a directory) and returns its resolved host path.
+func (s *setup) mountPoint(dest string, dir bool) (string, error) {
+	p, err := s.resolve(dest)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Lstat(p); err == nil {
+		if st.IsDir() != dir && dir {
+			return "", fmt.Errorf("mount point %s exists and is not a directory", dest)
+		}
+		return p, nil
+	}
+	if dir {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return "", fmt.Errorf("create mount point: %w", err)
+		}
+		return p, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", fmt.Errorf("create mount point: %w", err)
+	}
+	fd, err := unix.Open(p, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_WRONLY, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("create mount point %s: %w", dest, err)
+	}
+	unix.Close(fd)
+	return p, nil
+}
+
+func (s *setup) mountFS(src, dest, typ string, flags uintptr, data string) error {
+	p, err := s.mountPoint(dest, true)
+	if err != nil {
+		return err
+	}
+	if src == "" {
+		src = typ
+	}
+	if err := unix.Mount(src, p, typ, flags, data); err != nil {
+		return fmt.Errorf("mount %s (type %s, options %q): %w%s", dest, typ, data, err, hint(typ, err))
+	}
+	return nil
+}
+
+// bind attaches a copy of src at dest with open_tree/mount_setattr/
+// move_mount: attributes are set on the detached copy before it becomes
+// visible, and only ever added, so locked host flags are never touched.
+func (s *setup) bind(src, dest string, recursive bool, o Options) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("bind source %s: %w", src, unwrap(err))
+	}
+	p, err := s.mountPoint(dest, st.IsDir())
+	if err != nil {
+		return err
+	}
+	return bindAt(src, p, recursive, o)
+}
+
+func bindAt(src, target string, recursive bool, o Options) error {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	if o.Attr != 0 || o.Propagation != 0 {
+		attr := &unix.MountAttr{Attr_set: o.Attr}
+		if o.Attr&unix.MOUNT_ATTR__ATIME != 0 {
+			attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+		}
+		if o.Propagation != 0 {
+			attr.Propagation = uint64(o.Propagation &^ unix.MS_REC)
+		}
+		setFlags := unix.AT_EMPTY_PATH
+		if recursive {
+			setFlags |= unix.AT_RECURSIVE
+		}
+		if err := unix.MountSetattr(fd, "", uint(setFlags), attr); err != nil {
+			return fmt.Errorf("set mount attributes on bind of %s: %w", src, err)
+		}
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount %s onto %s: %w", src, target, err)
+	}
+	return nil
+}
+
+// Devices bound from the host: mknod is impossible without privilege.
+var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+var devLinks = [][2]string{
+	{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
+}
+
+func (s *setup) populateDev() error {
+	if !s.devTmp {
+		return nil
+	}
+	for _, d := range devices {
+		dest := "/dev/" + d
+		if s.mounted[dest] {
+			continue
+		}
+		if err := s.bind(dest, dest, false, Options{}); err != nil {
+			return fmt.Errorf("bind device %s: %w", dest, err)
+		}
+	}
+	for _, l := range devLinks {
+		p, err := s.resolve("/dev/" + l[1])
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		if err := os.Symlink(l[0], p); err != nil {
+			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
+		}
+	}
+	if !s.mounted["/dev/pts"] {
+		if err := s.mountFS("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+			return err
+		}
+	}
+	if !s.mounted["/dev/shm"] {
+		if err := s.mountFS("shm", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, "mode=1777,size=65536k"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *setup) pivot() error {
+	// pivot_root(".", ".") stacks the old root on top of the new one; the
+	// detach then drops it, with no put_old directory needed in the image.
+	if err := unix.Chdir(s.root); err != nil {
+		return errnoPath(s.root, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return errnoPath(s.root, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	s.root = "/"
+	return errnoPath("/", unix.Chdir("/"))
+}
+
+func (s *setup) maskPaths() error {
+	if s.spec.Linux == nil {
+		return nil
+	}
+	for i, path := range s.spec.Linux.MaskedPaths {
+		p, err := s.resolve(path)
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, unwrap(err))
+		}
+		if st.IsDir() {
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
+		} else {
+			err = bindAt("/dev/null", p, false, Options{})
+		}
+		if err != nil {
+			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, err)
+		}
+	}
+	return nil
+}
+
+func (s *setup) readonlyPaths() error {
+	if s.spec.Linux == nil {
+		return nil
+	}
+	for i, path := range s.spec.Linux.ReadonlyPaths {
+		p, err := s.resolve(path)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := bindAt(p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
+			return fmt.Errorf("linux.readonlyPaths[%d] %s: %w", i, path, err)
+		}
+	}
+	return nil
+}
+
+func (s *setup) readonlyRoot() error {
+	if s.spec.Root == nil || !s.spec.Root.Readonly {
+		return nil
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	return errnoPath("/", unix.MountSetattr(unix.AT_FDCWD, "/", 0, attr))
+}
+
+func errnoPath(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// hint explains errors whose cause is the host, not the config.
+func hint(typ string, err error) string {
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Sprintf(" (the kernel does not let an unprivileged user namespace mount %s)", typ)
+	}
+	if errors.Is(err, unix.ENODEV) {
+		return fmt.Sprintf(" (filesystem type %s is not available in this kernel)", typ)
+	}
+	return ""
+}

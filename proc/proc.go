@@ -1,0 +1,235 @@
+// Package proc prepares the container process's credentials, limits and
+// capabilities on the placeholder's locked OS thread, then execs it.
+//
+// Capabilities, no_new_privs and raw set*id calls are per-thread in Linux;
+// the caller must hold runtime.LockOSThread so the thread that is set up
+// is the one that calls execve.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/moby/sys/capability"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// CapByName maps "CAP_CHOWN" to its number, for every capability this
+// library knows.
+func CapByName(name string) (capability.Cap, bool) {
+	for _, c := range capability.ListKnown() {
+		if "CAP_"+strings.ToUpper(c.String()) == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// Rlimits maps RLIMIT_* names to resources.
+var Rlimits = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// OOMScoreAdj raises the process's OOM score adjustment (lowering it needs
+// privilege on the host, and the kernel says EACCES).
+func OOMScoreAdj(p *specs.Process) error {
+	if p.OOMScoreAdj == nil {
+		return nil
+	}
+	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0)
+	if err != nil {
+		return fmt.Errorf("process.oomScoreAdj: %d: %w (only raising it is possible without privilege)", *p.OOMScoreAdj, unwrap(err))
+	}
+	return nil
+}
+
+// SetRlimits applies process.rlimits. Raising a hard limit above the host's
+// fails with EPERM, reported with the limit's name.
+func SetRlimits(p *specs.Process) error {
+	for i, r := range p.Rlimits {
+		res, ok := Rlimits[r.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, r.Type)
+		}
+		// syscall.Setrlimit, not unix: it keeps Go from restoring its saved
+		// RLIMIT_NOFILE at exec.
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := syscall.Setrlimit(res, &lim); err != nil {
+			var cur syscall.Rlimit
+			_ = syscall.Getrlimit(res, &cur)
+			return fmt.Errorf("process.rlimits[%d] %s soft=%d hard=%d: %w (current hard limit %d; raising it needs privilege)", i, r.Type, r.Soft, r.Hard, err, cur.Max)
+		}
+	}
+	return nil
+}
+
+// SetUser switches to process.user, keeping capabilities across the uid
+// change so the configured set can be applied afterwards.
+func SetUser(u specs.User, setgroups bool) error {
+	if u.Umask != nil {
+		unix.Umask(int(*u.Umask))
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_KEEPCAPS): %w", err)
+	}
+	if setgroups {
+		groups := make([]uint32, 0, len(u.AdditionalGids))
+		groups = append(groups, u.AdditionalGids...)
+		if err := rawSetgroups(groups); err != nil {
+			return fmt.Errorf("process.user.additionalGids %v: setgroups: %w", u.AdditionalGids, err)
+		}
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("process.user.gid %d: setresgid: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("process.user.uid %d: setresuid: %w", u.UID, e)
+	}
+	return nil
+}
+
+func rawSetgroups(g []uint32) error {
+	var p uintptr
+	if len(g) > 0 {
+		p = uintptr(unsafePointer(&g[0]))
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(g)), p, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// SetCapabilities applies process.capabilities to this thread. A nil set
+// keeps what the user namespace gave (full for uid 0, none otherwise).
+func SetCapabilities(c *specs.LinuxCapabilities) error {
+	defer unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0) //nolint:errcheck // best effort
+	if c == nil {
+		return nil
+	}
+	caps, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	if err := caps.Load(); err != nil {
+		return fmt.Errorf("capabilities: load: %w", err)
+	}
+	last, _ := capability.LastCap()
+	sets := []struct {
+		which capability.CapType
+		names []string
+	}{
+		{capability.BOUNDING, c.Bounding}, {capability.EFFECTIVE, c.Effective},
+		{capability.PERMITTED, c.Permitted}, {capability.INHERITABLE, c.Inheritable},
+		{capability.AMBIENT, c.Ambient},
+	}
+	for _, s := range sets {
+		caps.Clear(s.which)
+		for _, n := range s.names {
+			if cp, ok := CapByName(n); ok && cp <= last {
+				caps.Set(s.which, cp)
+			}
+		}
+	}
+	if err := caps.Apply(capability.CAPS | capability.BOUNDING | capability.AMBIENT); err != nil {
+		return fmt.Errorf("capabilities: apply: %w", err)
+	}
+	return nil
+}
+
+// NoNewPrivs sets PR_SET_NO_NEW_PRIVS when asked.
+func NoNewPrivs(p *specs.Process) error {
+	if !p.NoNewPrivileges {
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("process.noNewPrivileges: prctl: %w", err)
+	}
+	return nil
+}
+
+// Chdir enters process.cwd, which must exist in the container.
+func Chdir(p *specs.Process) error {
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("process.cwd: %s: %w", cwd, err)
+	}
+	return nil
+}
+
+// LookPath resolves process.args[0] with the container's PATH, as execvp
+// would, and checks it is executable by the container user.
+func LookPath(p *specs.Process) (string, error) {
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		if err := executable(name); err != nil {
+			return "", fmt.Errorf("process.args[0]: %s: %w", name, err)
+		}
+		return name, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range p.Env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	var firstErr error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		cand := filepath.Join(dir, name)
+		err := executable(cand)
+		if err == nil {
+			return cand, nil
+		}
+		if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) && firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", cand, err)
+		}
+	}
+	if firstErr != nil {
+		return "", fmt.Errorf("process.args[0]: %q: %w", name, firstErr)
+	}
+	return "", fmt.Errorf("process.args[0]: %q: executable file not found in $PATH (%s)", name, path)
+}
+
+func executable(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return errors.New("is a directory")
+	}
+	return unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS)
+}
+
+// CloseExtraFDs marks every descriptor from first upwards close-on-exec so
+// only 0, 1, 2 and the preserved ones reach the container process.
+func CloseExtraFDs(first int) error {
+	if err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	return nil
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package scaffold
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"urun/mount"
+	"urun/proc"
+)
+
+// InitMain is the placeholder: the re-executed urun inside the new user and
+// mount namespace. It never returns. The caller has locked the OS thread.
+func InitMain() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "urun-init: internal entry point, not for direct use")
+		os.Exit(2)
+	}
+	syncFD, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		os.Exit(2)
+	}
+	sync := os.NewFile(uintptr(syncFD), "sync")
+	if os.Args[2] == "wait-map" {
+		// newuidmap writes our maps after we exec'd unmapped (and so
+		// without capabilities); exec again to gain them as uid 0.
+		var b [1]byte
+		if n, _ := sync.Read(b[:]); n != 1 {
+			os.Exit(1)
+		}
+		err := unix.Exec("/proc/self/exe", []string{InitArg0, os.Args[1], "run"}, []string{})
+		fail(sync, fmt.Errorf("re-exec after ID mapping: %w", err))
+	}
+	var ic initConfig
+	if err := readMsg(sync, &ic); err != nil {
+		os.Exit(1) // the parent is gone; nobody to tell
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(ic.Config, &spec); err != nil {
+		fail(sync, fmt.Errorf("config.json: %w", err))
+	}
+	var notes []string
+	path, err := setup(&spec, &ic, &notes)
+	if err != nil {
+		fail(sync, err)
+	}
+	if err := writeMsg(sync, reply{Notes: notes}); err != nil {
+		os.Exit(1)
+	}
+	conn := sync
+	if ic.Park {
+		conn = park(sync, ic.ListenFD)
+	}
+	var b [1]byte
+	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
+		os.Exit(1) // create's caller went away without starting us
+	}
+	err = unix.Exec(path, spec.Process.Args, spec.Process.Env)
+	conn.Write([]byte(fmt.Sprintf("exec %s: %v", path, err)))
+	os.Exit(127)
+}
+
+// setup is the container's set-up, one named step after another. It returns
+// the resolved executable.
+func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
+	p := spec.Process
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"set oom_score_adj", func() error { return proc.OOMScoreAdj(p) }},
+		{"set rlimits", func() error { return proc.SetRlimits(p) }},
+		{"set up mounts", func() error {
+			return mount.Setup(spec, mount.Env{
+				Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
+				GidMapped: func(g uint32) bool { return gidMapped(ic.GIDs, g) },
+				Debug:     func(m string) { *notes = append(*notes, m) },
+			})
+		}},
+		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
+		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},
+		{"set no_new_privs", func() error { return proc.NoNewPrivs(p) }},
+		{"enter cwd", func() error { return proc.Chdir(p) }},
+		{"close inherited fds", func() error { return proc.CloseExtraFDs(ic.FirstFD) }},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return "", err
+		}
+	}
+	return proc.LookPath(p)
+}
+
+// park waits for `urun start` to connect to the start socket.
+func park(sync *os.File, listenFD int) *os.File {
+	sync.Close()
+	for {
+		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			os.Exit(1)
+		}
+		unix.Close(listenFD)
+		return os.NewFile(uintptr(fd), "start")
+	}
+}
+
+func gidMapped(maps []specs.LinuxIDMapping, g uint32) bool {
+	for _, r := range maps {
+		if g >= r.ContainerID && uint64(g) < uint64(r.ContainerID)+uint64(r.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+func fail(sync *os.File, err error) {
+	writeMsg(sync, reply{Error: err.Error()})
+	os.Exit(1)
+}

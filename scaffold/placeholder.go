@@ -1,0 +1,247 @@
+package scaffold
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"urun/config"
+	"urun/userns"
+)
+
+// InitArg0 is argv[0] of the re-executed placeholder; main dispatches on it
+// before any CLI parsing so the child starts cheap.
+const InitArg0 = "urun-init"
+
+// initConfig is what the parent sends the placeholder over the sync socket.
+type initConfig struct {
+	Config    json.RawMessage        `json:"config"`
+	Rootfs    string                 `json:"rootfs"`
+	BundleDir string                 `json:"bundleDir"`
+	GIDs      []specs.LinuxIDMapping `json:"gids"`
+	Setgroups bool                   `json:"setgroups"`
+	Park      bool                   `json:"park"`     // wait for `start` on ListenFD
+	ListenFD  int                    `json:"listenFD"` // -1 in run mode
+	FirstFD   int                    `json:"firstFD"`  // fds from here on are not the container's
+}
+
+// reply is the placeholder's answer once set up (or failed).
+type reply struct {
+	Error string   `json:"error,omitempty"`
+	Notes []string `json:"notes,omitempty"` // debug lines for the parent's log
+}
+
+// SpawnOpts describes one placeholder.
+type SpawnOpts struct {
+	Bundle      *config.Bundle
+	Mapping     *userns.Mapping
+	Listen      *os.File // create: the start socket; nil for run
+	PreserveFDs int
+}
+
+// Placeholder is the parent's handle on the spawned container process.
+type Placeholder struct {
+	Cmd       *exec.Cmd
+	Pid       int
+	StartTime uint64
+	Notes     []string
+	sync      *os.File
+}
+
+// Spawn re-executes urun into a new user and mount namespace, maps its IDs,
+// sends it the config and waits until it reports that the container is set
+// up and parked. On error no process is left behind.
+func Spawn(o SpawnOpts) (*Placeholder, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "sync-parent")
+	child := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer child.Close()
+
+	extra := make([]*os.File, 0, o.PreserveFDs+2)
+	for i := 0; i < o.PreserveFDs; i++ {
+		fd := 3 + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			parent.Close()
+			return nil, fmt.Errorf("--preserve-fds: fd %d is not open", fd)
+		}
+		extra = append(extra, os.NewFile(uintptr(fd), "preserved"))
+	}
+	syncFD := 3 + len(extra)
+	extra = append(extra, child)
+	if o.Listen != nil {
+		extra = append(extra, o.Listen) // fd syncFD+1, see handshake
+	}
+	mode := "run"
+	if o.Mapping.Helpers() {
+		mode = "wait-map" // exec again once newuidmap has run, to gain caps
+	}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{InitArg0, strconv.Itoa(syncFD), mode},
+		Env:        []string{},
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+			Setsid:     true,
+		},
+	}
+	if !o.Mapping.Helpers() {
+		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UID)
+		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GID)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = o.Mapping.Setgroups
+	}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
+	}
+	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent}
+	if err := p.handshake(o); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Placeholder) handshake(o SpawnOpts) error {
+	st, _, err := ProcStart(p.Pid)
+	if err != nil {
+		return fmt.Errorf("placeholder %d: %w", p.Pid, err)
+	}
+	p.StartTime = st
+	if o.Mapping.Helpers() {
+		if err := o.Mapping.ApplyHelpers(p.Pid); err != nil {
+			return err
+		}
+		if _, err := p.sync.Write([]byte{'m'}); err != nil {
+			return fmt.Errorf("placeholder: %w", err)
+		}
+	}
+	ic := initConfig{
+		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
+		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
+		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + o.PreserveFDs,
+	}
+	if o.Listen != nil {
+		ic.ListenFD = 3 + o.PreserveFDs + 1
+	}
+	if err := writeMsg(p.sync, ic); err != nil {
+		return fmt.Errorf("placeholder: send config: %w", err)
+	}
+	var r reply
+	if err := readMsg(p.sync, &r); err != nil {
+		return fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
+	}
+	p.Notes = r.Notes
+	if r.Error != "" {
+		return errors.New(r.Error)
+	}
+	return nil
+}
+
+// exitDetail reaps a dead placeholder and says how it ended.
+func (p *Placeholder) exitDetail() string {
+	err := p.Cmd.Wait()
+	p.Cmd.Process = nil
+	if err != nil {
+		return ": " + err.Error()
+	}
+	return ""
+}
+
+// Release lets a run-mode placeholder exec the container process and
+// reports an exec failure.
+func (p *Placeholder) Release() error {
+	defer p.sync.Close()
+	return Go(p.sync)
+}
+
+// Detach closes the parent's end of the sync socket (create mode: the
+// placeholder now waits on the start socket).
+func (p *Placeholder) Detach() {
+	p.sync.Close()
+	p.Cmd.Process.Release()
+}
+
+// Kill ends and reaps the placeholder.
+func (p *Placeholder) Kill() {
+	if p.Cmd.Process != nil {
+		p.Cmd.Process.Kill()
+		p.Cmd.Wait()
+	}
+	p.sync.Close()
+}
+
+// Go sends the start byte on conn and waits for the exec: a clean EOF means
+// execve succeeded (the placeholder's end is close-on-exec); anything else
+// is the placeholder's error.
+func Go(conn io.ReadWriter) error {
+	if _, err := conn.Write([]byte{'g'}); err != nil {
+		return fmt.Errorf("release container process: %w", err)
+	}
+	msg, err := io.ReadAll(conn)
+	if err != nil {
+		return fmt.Errorf("release container process: %w", err)
+	}
+	if len(msg) > 0 {
+		return errors.New(string(msg))
+	}
+	return nil
+}
+
+func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, r := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(r.ContainerID), HostID: int(r.HostID), Size: int(r.Size)}
+	}
+	return out
+}
+
+func nsHint(err error) string {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) {
+		return " (the host may forbid unprivileged user namespaces: check /proc/sys/user/max_user_namespaces, kernel.unprivileged_userns_clone and AppArmor's restrict_unprivileged_userns)"
+	}
+	return ""
+}
+
+func writeMsg(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4+len(data))
+	binary.BigEndian.PutUint32(buf, uint32(len(data)))
+	copy(buf[4:], data)
+	_, err = w.Write(buf)
+	return err
+}
+
+func readMsg(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > 64<<20 {
+		return fmt.Errorf("message too large (%d bytes)", n)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

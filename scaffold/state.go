@@ -1,0 +1,400 @@
+// Package scaffold keeps what the OCI lifecycle needs around a container
+// process: the state directory and its lock, the state file, the pid file,
+// and the placeholder process that becomes the container.
+package scaffold
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Status values, as the OCI spec names them.
+const (
+	Creating = "creating"
+	Created  = "created"
+	Running  = "running"
+	Stopped  = "stopped"
+)
+
+// State is state.json: the OCI state plus what urun needs to tell a live
+// container from a reused PID.
+type State struct {
+	specs.State
+	StartTime uint64    `json:"urunStartTime"` // /proc/PID/stat field 22 at create
+	Started   bool      `json:"urunStarted"`
+	Created   time.Time `json:"created"`
+	Rootfs    string    `json:"rootfs"`
+	Owner     int       `json:"owner"`
+}
+
+// OCI returns the public state with a live status.
+func (s *State) OCI() specs.State {
+	out := s.State
+	out.Status = specs.ContainerState(s.LiveStatus())
+	if out.Status == Stopped {
+		out.Pid = 0
+	}
+	return out
+}
+
+// LiveStatus derives the status from the process itself: a PID whose start
+// time differs from the recorded one belongs to someone else now.
+func (s *State) LiveStatus() string {
+	if s.Pid <= 0 || !Alive(s.Pid, s.StartTime) {
+		return Stopped
+	}
+	if s.Started {
+		return Running
+	}
+	return Created
+}
+
+// Alive reports whether pid runs and started at startTime (clock ticks).
+func Alive(pid int, startTime uint64) bool {
+	st, state, err := ProcStart(pid)
+	return err == nil && st == startTime && state != 'Z' && state != 'X'
+}
+
+// ProcStart reads a process's start time and state letter.
+func ProcStart(pid int) (uint64, byte, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// comm may contain spaces and parentheses: fields start after the last ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 20 {
+		return 0, 0, errors.New("malformed stat")
+	}
+	st, err := strconv.ParseUint(f[19], 10, 64)
+	return st, f[0][0], err
+}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$`)
+
+// MaxIDLen keeps state paths well inside PATH_MAX and socket limits.
+const MaxIDLen = 1024
+
+// ValidateID refuses IDs that could escape or confuse the state directory.
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("container ID: empty")
+	case len(id) > MaxIDLen:
+		return fmt.Errorf("container ID: longer than %d bytes", MaxIDLen)
+	case id == "." || id == ".." || strings.Contains(id, ".."):
+		return fmt.Errorf("container ID %q: must not contain \"..\"", id)
+	case !idRE.MatchString(id):
+		return fmt.Errorf("container ID %q: only letters, digits and _.+@:- are allowed, starting with a letter or digit", id)
+	}
+	return nil
+}
+
+// Store is the state directory (--root).
+type Store struct{ Dir string }
+
+// DefaultRoot is $XDG_RUNTIME_DIR/urun when usable, /run/urun for real
+// root, else a private per-uid directory under /tmp.
+func DefaultRoot() string {
+	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		if st, err := os.Stat(x); err == nil && st.IsDir() && unix.Access(x, unix.W_OK|unix.X_OK) == nil {
+			return filepath.Join(x, "urun")
+		}
+	}
+	uid := os.Geteuid()
+	if uid == 0 && initialUserNS() {
+		return "/run/urun"
+	}
+	return fmt.Sprintf("/tmp/urun-%d", hostUID(uid))
+}
+
+func initialUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// hostUID translates uid to the initial namespace's view (through one level
+// of nesting), so two accounts' buildah namespaces, both uid 0, get
+// different directories under /tmp.
+func hostUID(uid int) int {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return uid
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, _ := strconv.Atoi(f[0])
+		out, _ := strconv.Atoi(f[1])
+		n, _ := strconv.Atoi(f[2])
+		if uid >= in && uid < in+n {
+			return out + uid - in
+		}
+	}
+	return uid
+}
+
+// OpenStore makes sure the state directory exists, belongs to us and is
+// private.
+func OpenStore(dir string) (*Store, error) {
+	if dir == "" {
+		dir = DefaultRoot()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, unwrap(err))
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil, fmt.Errorf("state directory %s: not a directory", dir)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return nil, fmt.Errorf("state directory %s: owned by uid %d, not by you (uid %d); pass --root", dir, st.Uid, os.Geteuid())
+	}
+	return &Store{Dir: dir}, nil
+}
+
+// Container is one locked container directory.
+type Container struct {
+	ID    string
+	Dir   string
+	fd    int
+	State *State
+}
+
+// ErrNotExist is returned for an unknown container ID.
+var ErrNotExist = errors.New("does not exist")
+
+// Create makes the container's directory and locks it. Exactly one of two
+// concurrent creates of one ID wins the mkdir.
+func (s *Store) Create(id string) (*Container, error) {
+	dir := filepath.Join(s.Dir, id)
+	if err := unix.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("container %q already exists", id)
+		}
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	c, err := lockDir(id, dir, unix.LOCK_EX)
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Open locks an existing container (shared for reading, exclusive for
+// changes) and reads its state.
+func (s *Store) Open(id string, exclusive bool) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	c, err := lockDir(id, filepath.Join(s.Dir, id), how)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(c.Dir, "state.json"))
+	if err != nil {
+		c.Close()
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("container %q: read state: %w", id, unwrap(err))
+	}
+	c.State = &State{}
+	if err := json.Unmarshal(data, c.State); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("container %q: state.json: %w", id, err)
+	}
+	return c, nil
+}
+
+func lockDir(id, dir string, how int) (*Container, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	if err := unix.Flock(fd, how); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("container %q: lock: %w", id, err)
+	}
+	return &Container{ID: id, Dir: dir, fd: fd}, nil
+}
+
+// Save writes state.json atomically (temp file + rename). No fsync: the
+// state lives in a tmpfs and a crash ends the containers anyway.
+func (c *Container) Save(st *State) error {
+	c.State = st
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(filepath.Join(c.Dir, "state.json"), data, 0o600)
+}
+
+// Remove deletes the container's directory; the lock goes with it.
+func (c *Container) Remove() error {
+	err := os.RemoveAll(c.Dir)
+	c.Close()
+	return err
+}
+
+// Close releases the lock.
+func (c *Container) Close() {
+	if c.fd >= 0 {
+		unix.Close(c.fd)
+		c.fd = -1
+	}
+}
+
+// List returns the states of all containers, sorted by ID. Half-created
+// ones (no state yet) are skipped.
+func (s *Store) List() ([]*State, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*State
+	for _, e := range entries {
+		if !e.IsDir() || ValidateID(e.Name()) != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(s.Dir, e.Name(), "state.json"))
+		if err != nil {
+			continue
+		}
+		var st State
+		if json.Unmarshal(data, &st) == nil {
+			out = append(out, &st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// WriteAtomic writes a file by temp + rename in the same directory.
+func WriteAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := fmt.Sprintf("%s.tmp%d", path, os.Getpid())
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, unwrap(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename to %s: %w", path, unwrap(err))
+	}
+	return nil
+}
+
+// WritePidFile writes --pid-file atomically, as runc does, so a reader never
+// sees an empty file.
+func WritePidFile(path string, pid int) error {
+	if path == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteAtomic(abs, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	return nil
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// Path names a file in the container's directory through the locked
+// directory fd (short, and immune to the directory being renamed).
+func (c *Container) Path(name string) string {
+	return fmt.Sprintf("/proc/self/fd/%d/%s", c.fd, name)
+}
+
+// Signal sends sig through a pidfd, after checking the process is still the
+// container's (not a reused PID).
+func (s *State) Signal(sig unix.Signal) error {
+	pidfd, err := unix.PidfdOpen(s.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("container process %d is gone", s.Pid)
+	}
+	defer unix.Close(pidfd)
+	if !Alive(s.Pid, s.StartTime) {
+		return fmt.Errorf("container process %d is gone", s.Pid)
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal %s to pid %d: %w", unix.SignalName(sig), s.Pid, err)
+	}
+	return nil
+}
+
+// KillWait sends SIGKILL and waits (up to timeout) until the process has
+// exited. It works for processes that are not our children.
+func (s *State) KillWait(timeout time.Duration) error {
+	pidfd, err := unix.PidfdOpen(s.Pid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(pidfd)
+	if !Alive(s.Pid, s.StartTime) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill pid %d: %w", s.Pid, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := int(time.Until(deadline).Milliseconds())
+		if ms <= 0 {
+			return fmt.Errorf("pid %d did not exit within %s of SIGKILL", s.Pid, timeout)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for pid %d: %w", s.Pid, err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}

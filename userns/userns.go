@@ -1,0 +1,253 @@
+// Package userns chooses the ID mapping of the container's user namespace
+// from what the calling account has, and applies it.
+package userns
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/rootless-containers/rootlesskit/v2/pkg/parent/idtools"
+)
+
+// Mode says where a mapping came from.
+type Mode string
+
+const (
+	// Inherit: urun runs as uid 0 of some user namespace (buildah's, or the
+	// initial one); every ID of that namespace is kept, unchanged.
+	Inherit Mode = "inherit"
+	// SubID: an unprivileged account with /etc/subuid and /etc/subgid
+	// ranges; newuidmap/newgidmap write 0 -> own ID, 1..N -> the range.
+	SubID Mode = "subid"
+	// Single: anything else; 0 -> own uid and gid, setgroups denied.
+	Single Mode = "single"
+)
+
+// Mapping is the user namespace urun will create.
+type Mapping struct {
+	Mode      Mode
+	UID, GID  []specs.LinuxIDMapping // ContainerID -> HostID (host = urun's own namespace)
+	Setgroups bool                   // setgroups(2) allowed in the container
+}
+
+// Choose picks the mapping: the config's mappings when the available IDs
+// cover them, else the widest the account can have.
+func Choose(spec *specs.Spec) (*Mapping, error) {
+	m, err := available()
+	if err != nil {
+		return nil, err
+	}
+	if spec.Linux != nil && (len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0) {
+		if err := m.useConfig(spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func available() (*Mapping, error) {
+	euid, egid := os.Geteuid(), os.Getegid()
+	if euid == 0 {
+		uids, err := readMap("/proc/self/uid_map")
+		if err != nil {
+			return nil, err
+		}
+		gids, err := readMap("/proc/self/gid_map")
+		if err != nil {
+			return nil, err
+		}
+		sg, _ := os.ReadFile("/proc/self/setgroups")
+		return &Mapping{Mode: Inherit, UID: identity(uids), GID: identity(gids),
+			Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
+	}
+	single := &Mapping{Mode: Single,
+		UID: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(euid), Size: 1}},
+		GID: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(egid), Size: 1}}}
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		return single, nil
+	}
+	if _, err := exec.LookPath("newgidmap"); err != nil {
+		return single, nil
+	}
+	name := ""
+	if u, err := user.LookupId(strconv.Itoa(euid)); err == nil {
+		name = u.Username
+	}
+	subU, subG, err := idtools.GetSubIDRanges(euid, name)
+	if err != nil || len(subU) == 0 || len(subG) == 0 {
+		return single, nil
+	}
+	m := &Mapping{Mode: SubID, Setgroups: true, UID: single.UID, GID: single.GID}
+	m.UID = appendRanges(m.UID, subU)
+	m.GID = appendRanges(m.GID, subG)
+	return m, nil
+}
+
+func appendRanges(maps []specs.LinuxIDMapping, ranges []idtools.SubIDRange) []specs.LinuxIDMapping {
+	next := uint32(1)
+	for _, r := range ranges {
+		maps = append(maps, specs.LinuxIDMapping{ContainerID: next, HostID: uint32(r.Start), Size: uint32(r.Length)})
+		next += uint32(r.Length)
+	}
+	return maps
+}
+
+func identity(m []specs.LinuxIDMapping) []specs.LinuxIDMapping {
+	out := make([]specs.LinuxIDMapping, len(m))
+	for i, r := range m {
+		out[i] = specs.LinuxIDMapping{ContainerID: r.ContainerID, HostID: r.ContainerID, Size: r.Size}
+	}
+	return out
+}
+
+func readMap(path string) ([]specs.LinuxIDMapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []specs.LinuxIDMapping
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		in, _ := strconv.ParseUint(f[0], 10, 32)
+		outID, _ := strconv.ParseUint(f[1], 10, 32)
+		n, _ := strconv.ParseUint(f[2], 10, 32)
+		out = append(out, specs.LinuxIDMapping{ContainerID: uint32(in), HostID: uint32(outID), Size: uint32(n)})
+	}
+	return out, nil
+}
+
+// useConfig replaces the mapping with the config's when every host ID it
+// names is one the account has.
+func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
+	if err := covered("linux.uidMappings", uids, m.UID, m.Mode); err != nil {
+		return err
+	}
+	if err := covered("linux.gidMappings", gids, m.GID, m.Mode); err != nil {
+		return err
+	}
+	if len(uids) > 0 {
+		m.UID = uids
+	}
+	if len(gids) > 0 {
+		m.GID = gids
+	}
+	return nil
+}
+
+func covered(field string, want, have []specs.LinuxIDMapping, mode Mode) error {
+	for i, w := range want {
+		if w.Size == 0 {
+			return fmt.Errorf("%s[%d]: size is 0", field, i)
+		}
+		for id := uint64(w.HostID); id < uint64(w.HostID)+uint64(w.Size); {
+			r, ok := hostRange(have, uint32(id))
+			if !ok {
+				return fmt.Errorf("%s[%d]: host ID %d is not available to urun (available: %s; mode %s)", field, i, id, Format(have, true), mode)
+			}
+			id = uint64(r.HostID) + uint64(r.Size)
+		}
+	}
+	return nil
+}
+
+func hostRange(maps []specs.LinuxIDMapping, id uint32) (specs.LinuxIDMapping, bool) {
+	for _, r := range maps {
+		if id >= r.HostID && uint64(id) < uint64(r.HostID)+uint64(r.Size) {
+			return r, true
+		}
+	}
+	return specs.LinuxIDMapping{}, false
+}
+
+// UIDMapped reports whether uid exists inside the container.
+func (m *Mapping) UIDMapped(id uint32) bool { return mapped(m.UID, id) }
+
+// GIDMapped reports whether gid exists inside the container.
+func (m *Mapping) GIDMapped(id uint32) bool { return mapped(m.GID, id) }
+
+func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
+	for _, r := range maps {
+		if id >= r.ContainerID && uint64(id) < uint64(r.ContainerID)+uint64(r.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckUser refuses a process.user the namespace cannot represent.
+func (m *Mapping) CheckUser(u specs.User) error {
+	if !m.UIDMapped(u.UID) {
+		return fmt.Errorf("process.user.uid: %d is not mapped in the container (mapped uids: %s)%s", u.UID, Format(m.UID, false), m.why())
+	}
+	if !m.GIDMapped(u.GID) {
+		return fmt.Errorf("process.user.gid: %d is not mapped in the container (mapped gids: %s)%s", u.GID, Format(m.GID, false), m.why())
+	}
+	for i, g := range u.AdditionalGids {
+		if !m.GIDMapped(g) {
+			return fmt.Errorf("process.user.additionalGids[%d]: %d is not mapped in the container (mapped gids: %s)%s", i, g, Format(m.GID, false), m.why())
+		}
+		if !m.Setgroups && g != u.GID {
+			return fmt.Errorf("process.user.additionalGids[%d]: %d: supplementary groups cannot be set: setgroups is denied in this user namespace", i, g)
+		}
+	}
+	return nil
+}
+
+func (m *Mapping) why() string {
+	if m.Mode == Single {
+		return "; only your own ID is available: add ranges for your account to /etc/subuid and /etc/subgid and install newuidmap/newgidmap (Debian: uidmap)"
+	}
+	return ""
+}
+
+// Format renders a mapping as "0-65536" (container side) or host side.
+func Format(maps []specs.LinuxIDMapping, host bool) string {
+	parts := make([]string, 0, len(maps))
+	for _, r := range maps {
+		start := r.ContainerID
+		if host {
+			start = r.HostID
+		}
+		if r.Size == 1 {
+			parts = append(parts, strconv.FormatUint(uint64(start), 10))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", start, uint64(start)+uint64(r.Size)-1))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Helpers reports whether newuidmap/newgidmap must write the maps (the
+// calling account cannot write a multi-range map itself).
+func (m *Mapping) Helpers() bool { return m.Mode == SubID }
+
+// ApplyHelpers writes pid's maps with newuidmap and newgidmap.
+func (m *Mapping) ApplyHelpers(pid int) error {
+	if err := runHelper("newuidmap", pid, m.UID); err != nil {
+		return err
+	}
+	return runHelper("newgidmap", pid, m.GID)
+}
+
+func runHelper(name string, pid int, maps []specs.LinuxIDMapping) error {
+	args := []string{strconv.Itoa(pid)}
+	for _, r := range maps {
+		args = append(args, strconv.FormatUint(uint64(r.ContainerID), 10), strconv.FormatUint(uint64(r.HostID), 10), strconv.FormatUint(uint64(r.Size), 10))
+	}
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
