@@ -167,16 +167,33 @@ buildah --root "$B_ROOT" --runroot "$B_RUNROOT" --storage-driver vfs --runtime "
 	build --isolation oci --network host --layers=false -f "$B_FILE" -t "$B_TAG" "$B_CTX" </dev/null >>"$B_LOG" 2>&1 || rc=$?
 t1=$(date +%s%N)
 echo "$(( (t1 - t0) / 1000 )) $rc"
-buildah --root "$B_ROOT" --runroot "$B_RUNROOT" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
+buildah --root "$B_ROOT" --runroot "$B_RUNROOT" --storage-driver vfs rmi -f "$B_TAG" >/dev/null 2>&1 || true
 EOF
+	# A colleague's Containerfile builds FROM localhost/busybox:latest, which
+	# e2e/import-base.sh makes without a registry: import it into each
+	# runtime's storage first (not timed).
+	local base_err=""
+	if grep -q '^FROM localhost/busybox' "$file"; then
+		for name in "${names[@]}"; do
+			if ! sh "$repo/e2e/import-base.sh" --root "$work/bstore/$name/root" --runroot "$work/bstore/$name/run" \
+				--storage-driver vfs </dev/null >>"$work/buildah-$name.log" 2>&1; then
+				base_err="e2e/import-base.sh failed (see buildah-$name.log)"
+			fi
+		done
+	fi
 	declare -A times=() fails=() errs=()
 	local r i
 	for ((r = -1; r < rounds; r++)); do # round -1: warm-up, not counted
 		for ((i = 0; i < ${#names[@]}; i++)); do
 			local j=$(((i + r + 1) % ${#names[@]}))
 			name=${names[$j]}
-			say "buildah build ($nrun RUN steps) with $name, round $((r + 1))/$rounds"
+			if ((r < 0)); then
+				say "buildah build ($nrun RUN steps) with $name, warm-up"
+			else
+				say "buildah build ($nrun RUN steps) with $name, round $((r + 1))/$rounds"
+			fi
 			local res us rc
+			[ -z "$base_err" ] || { fails[$name]=$((${fails[$name]:-0} + 1)); errs[$name]=$base_err; continue; }
 			res=$(B_ROOT=$work/bstore/$name/root B_RUNROOT=$work/bstore/$name/run B_RUNTIME=${bins[$j]} \
 				B_FILE=$file B_CTX=$ctx B_TAG=localhost/bench-$name B_LOG=$work/buildah-$name.log \
 				buildah --root "$work/bstore/$name/root" --runroot "$work/bstore/$name/run" --storage-driver vfs \
@@ -185,7 +202,9 @@ EOF
 			rc=${res#* }
 			if [ "$rc" != 0 ]; then
 				fails[$name]=$((${fails[$name]:-0} + 1))
-				errs[$name]=$(grep -iE 'error|fail' "$work/buildah-$name.log" | tail -1 | tr '|' ' ' | cut -c1-200)
+				errs[$name]=$({ grep -i 'error running container' "$work/buildah-$name.log" ||
+					grep -iE 'error|fail' "$work/buildah-$name.log"; } | tail -1 |
+					sed 's/ creating container for \[[^]]*\]//' | tr '|' ' ' | cut -c1-240)
 			elif ((r >= 0)); then
 				times[$name]+="$us "
 			fi
@@ -194,7 +213,11 @@ EOF
 	{
 		echo "### (e) \`buildah build\` of a $nrun-RUN-step Containerfile, wall s ($rounds interleaved builds after 1 warm-up; vfs; --network host; --layers=false)"
 		echo
-		echo "Containerfile: ${file#"$repo"/}"
+		if [ "$file" = "$work/buildctx/Containerfile" ]; then
+			echo "Containerfile: bench/testdata/Containerfile.20run (FROM scratch, COPY of the busybox rootfs, $nrun RUN steps)"
+		else
+			echo "Containerfile: ${file#"$repo"/}"
+		fi
 		echo
 		echo "| runtime | median (min–max) s | × crun | failures |"
 		echo "|---|---|---|---|"
@@ -224,6 +247,10 @@ EOF
 		done
 		echo
 	} >"$out"
+	# The vfs layers belong to subordinate IDs: remove them from inside.
+	if [ "${BENCH_KEEP:-0}" != 1 ]; then
+		buildah unshare rm -rf "$work/bstore" </dev/null >/dev/null 2>&1 || true
+	fi
 }
 
 # find_containerfile prints CTX:FILE of a colleague's 20-RUN Containerfile
@@ -283,7 +310,7 @@ outer() {
 	# shellcheck disable=SC2064
 	[ "${BENCH_KEEP:-0}" = 1 ] || trap "rm -rf '$work' 2>/dev/null || true" EXIT
 	say "work dir $work; running as $user"
-	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -tags bench -o "$work/benchtool" ./bench/cmd/benchtool) ||
+	(cd "$repo" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -tags bench -o "$work/benchtool" ./bench/cmd/benchtool) ||
 		die "building bench/cmd/benchtool failed"
 
 	local -a as_user=()
@@ -316,12 +343,11 @@ outer() {
 	"${as_user[@]}" "${envv[@]}" unshare -Urm bash "$here/bench.sh" inner "$work" ||
 		die "benchmark run failed (work dir $work)"
 
-	: >"$work/buildah.md"
 	if [ "${BENCH_BUILDAH:-1}" = 1 ] && command -v buildah >/dev/null; then
 		local home
 		home=$(getent passwd "$user" | cut -d: -f6)
 		"${as_user[@]}" "${envv[@]}" "HOME=$home" "USER=$user" "LOGNAME=$user" bash "$here/bench.sh" buildah "$work" ||
-			echo "### (e) buildah build: harness error, see $work/buildah-*.log" >"$work/buildah.md"
+			printf '### (e) buildah build\n\nharness error (see buildah-*.log in the work dir; BENCH_KEEP=1 keeps it)\n\n' >"$work/buildah.md"
 	elif ! command -v buildah >/dev/null; then
 		printf '### (e) buildah build\n\nbuildah is not installed: skipped.\n\n' >"$work/buildah.md"
 	fi
@@ -342,11 +368,16 @@ outer() {
 		echo "- timing: bench/cmd/benchtool, fork+exec+wait4 per operation, monotonic clock (see bench/README.md)"
 		echo "- floor: \`unshare --user --map-root-user --mount /bin/true\` run from the same namespace"
 		echo
-		cat "$work/tables.md" "$work/buildah.md"
+		cat "$work/tables.md"
+		[ ! -f "$work/buildah.md" ] || cat "$work/buildah.md"
 	} >"$work/results.md"
-	cp "$work/results.md" "$outf"
-	cat "$outf"
-	say "results written to $outf"
+	cat "$work/results.md"
+	if cp "$work/results.md" "$outf" 2>/dev/null; then
+		say "results written to $outf"
+	else
+		cp "$work/results.md" "/tmp/urun-bench-results.md"
+		say "cannot write $outf; results written to /tmp/urun-bench-results.md"
+	fi
 }
 
 case $mode in

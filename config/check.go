@@ -3,11 +3,11 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"urun/mount"
-	"urun/proc"
 )
 
 // Options are the parts of the command line the checks depend on.
@@ -17,12 +17,13 @@ type Options struct {
 
 // Note is an ignored field, logged at debug level by the caller.
 type Note struct {
-	Path   string
-	Key    string
-	Reason string
+	Path   string // JSON path of the field, e.g. linux.namespaces[0]
+	Key    string // Table row
+	Reason string // the row's reason
 }
 
-// RefusedError names the JSON path and the table's reason.
+// RefusedError names the JSON path and the table's reason (or a detail about
+// the value).
 type RefusedError struct {
 	Path   string
 	Key    string
@@ -38,60 +39,155 @@ func (e *RefusedError) Error() string {
 
 type checker struct {
 	notes []Note
-	seen  map[string]bool // keys visited, for the table test
+	seen  map[string]bool // rows visited, for the table tests; nil in Check
 }
 
+func (c *checker) mark(key string) {
+	if c.seen != nil {
+		c.seen[key] = true
+	}
+}
+
+func (c *checker) honour(key string) { c.mark(key) }
+
 func (c *checker) ignore(key, path string) {
-	c.seen[key] = true
+	c.mark(key)
 	c.notes = append(c.notes, Note{Path: path, Key: key, Reason: Lookup(key).Reason})
 }
 
 func (c *checker) refuse(key, path, detail string) error {
-	c.seen[key] = true
+	c.mark(key)
 	return &RefusedError{Path: path, Key: key, Detail: detail}
 }
 
-func (c *checker) honour(key string) { c.seen[key] = true }
-
-// Check walks the config once, in the order of the table, and returns the
-// ignored fields or the first refusal.
+// Check walks the config once and returns the ignored fields, or the first
+// refusal. It assumes Parse's checks passed (process and root present).
 func Check(s *specs.Spec, o Options) ([]Note, error) {
-	c := &checker{seen: map[string]bool{}}
-	_, err := c.walk(s, o)
+	c := &checker{}
+	err := c.walk(s, o)
 	return c.notes, err
 }
 
 // Visited reports which table rows a config touched (for tests).
 func Visited(s *specs.Spec, o Options) (map[string]bool, error) {
 	c := &checker{seen: map[string]bool{}}
-	_, err := c.walk(s, o)
+	err := c.walk(s, o)
 	return c.seen, err
 }
 
-func (c *checker) walk(s *specs.Spec, o Options) (bool, error) {
-	c.honour("ociVersion")
-	c.honour("root.path")
+// steps is the walk, one function per part of the config, in table order.
+var steps = [...]func(*checker, *specs.Spec, Options) error{
+	(*checker).top,
+	(*checker).process,
+	(*checker).mounts,
+	(*checker).names,
+	(*checker).hooks,
+	(*checker).annotations,
+	(*checker).linux,
+}
+
+func (c *checker) walk(s *specs.Spec, o Options) error {
+	for _, step := range steps {
+		if err := step(c, s, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- top level ----
+
+func (c *checker) top(s *specs.Spec, _ Options) error {
+	c.honour("ociVersion") // CheckVersion ran in Parse
+	c.honour("root.path")  // resolved by Load
 	if s.Root != nil && s.Root.Readonly {
 		c.honour("root.readonly")
 	}
-	for _, step := range []func(*specs.Spec, Options) error{c.process, c.mounts, c.top, c.linux} {
-		if err := step(s, o); err != nil {
-			return false, err
+	return nil
+}
+
+func (c *checker) names(s *specs.Spec, _ Options) error {
+	if s.Hostname != "" {
+		c.ignore("hostname", "hostname")
+	}
+	if s.Domainname != "" {
+		c.ignore("domainname", "domainname")
+	}
+	return nil
+}
+
+func (c *checker) hooks(s *specs.Spec, _ Options) error {
+	h := s.Hooks
+	if h == nil {
+		return nil
+	}
+	for _, l := range [...]struct {
+		key   string
+		hooks []specs.Hook
+	}{
+		{"hooks.prestart", h.Prestart}, {"hooks.createRuntime", h.CreateRuntime},
+		{"hooks.createContainer", h.CreateContainer}, {"hooks.startContainer", h.StartContainer},
+		{"hooks.poststart", h.Poststart}, {"hooks.poststop", h.Poststop},
+	} {
+		if len(l.hooks) > 0 {
+			return c.refuse(l.key, l.key, "")
 		}
 	}
-	return true, nil
+	return nil
 }
+
+func (c *checker) annotations(s *specs.Spec, _ Options) error {
+	if len(s.Annotations) > 0 {
+		c.honour("annotations")
+	}
+	for _, p := range [...]struct {
+		set  bool
+		name string
+	}{
+		{s.Solaris != nil, "solaris"}, {s.Windows != nil, "windows"}, {s.VM != nil, "vm"},
+		{s.ZOS != nil, "zos"}, {s.FreeBSD != nil, "freebsd"},
+	} {
+		if p.set {
+			c.ignore("platforms", p.name)
+		}
+	}
+	return nil
+}
+
+// ---- process ----
 
 func (c *checker) process(s *specs.Spec, o Options) error {
 	p := s.Process
-	c.honour("process.args")
-	c.honour("process.user.uid")
-	if p.Terminal && !o.ConsoleSocket {
-		return c.refuse("process.terminal", "process.terminal", "true needs a terminal, which urun does not support yet (set it to false; buildah: --terminal=false or stdin from /dev/null)")
+	if p == nil {
+		return nil
+	}
+	for _, f := range [...]func(*checker, *specs.Process, Options) error{
+		(*checker).terminal, (*checker).user, (*checker).argsEnvCwd, (*checker).capabilities,
+		(*checker).rlimits, (*checker).noNewPrivileges, (*checker).oomScoreAdj, (*checker).processIgnored,
+	} {
+		if err := f(c, p, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *checker) terminal(p *specs.Process, _ Options) error {
+	// --console-socket is refused by create itself until terminals land.
+	if p.Terminal {
+		return c.refuse("process.terminal", "process.terminal", "")
 	}
 	if p.ConsoleSize != nil {
 		c.ignore("process.consoleSize", "process.consoleSize")
 	}
+	return nil
+}
+
+func (c *checker) user(p *specs.Process, _ Options) error {
+	// Whether uid, gid and additionalGids are mapped is checked against the
+	// chosen mapping by userns.CheckUser.
+	c.honour("process.user.uid")
+	c.honour("process.user.gid")
 	if p.User.Umask != nil {
 		if *p.User.Umask > 0o777 {
 			return c.refuse("process.user.umask", "process.user.umask", fmt.Sprintf("%#o is not a umask (0 to 0777)", *p.User.Umask))
@@ -104,6 +200,11 @@ func (c *checker) process(s *specs.Spec, o Options) error {
 	if p.User.Username != "" {
 		c.ignore("process.user.username", "process.user.username")
 	}
+	return nil
+}
+
+func (c *checker) argsEnvCwd(p *specs.Process, _ Options) error {
+	c.honour("process.args") // non-empty: checked by Parse
 	if p.CommandLine != "" {
 		c.ignore("process.commandLine", "process.commandLine")
 	}
@@ -116,220 +217,361 @@ func (c *checker) process(s *specs.Spec, o Options) error {
 			return c.refuse("process.cwd", "process.cwd", fmt.Sprintf("%q is not an absolute path", p.Cwd))
 		}
 	}
-	if p.Capabilities != nil {
-		c.honour("process.capabilities")
-		sets := []struct {
-			name  string
-			names []string
-		}{{"bounding", p.Capabilities.Bounding}, {"effective", p.Capabilities.Effective},
-			{"inheritable", p.Capabilities.Inheritable}, {"permitted", p.Capabilities.Permitted}, {"ambient", p.Capabilities.Ambient}}
-		for _, set := range sets {
-			for i, n := range set.names {
-				if _, ok := proc.CapByName(n); !ok {
-					return c.refuse("process.capabilities", fmt.Sprintf("process.capabilities.%s[%d]", set.name, i), fmt.Sprintf("unknown capability %q", n))
-				}
+	return nil
+}
+
+func (c *checker) capabilities(p *specs.Process, _ Options) error {
+	cp := p.Capabilities
+	if cp == nil {
+		return nil
+	}
+	var sets [5]uint64 // bit per capability, in the order below
+	for s, set := range [...]struct {
+		name  string
+		names []string
+	}{
+		{"bounding", cp.Bounding}, {"effective", cp.Effective}, {"inheritable", cp.Inheritable},
+		{"permitted", cp.Permitted}, {"ambient", cp.Ambient},
+	} {
+		if set.names == nil {
+			continue
+		}
+		key := "process.capabilities." + set.name
+		c.honour(key)
+		for i, n := range set.names {
+			num, known, inKernel := capKnown(n)
+			if !known {
+				return c.refuse(key, key+"["+strconv.Itoa(i)+"]", fmt.Sprintf("unknown capability %q", n))
+			}
+			if !inKernel {
+				c.ignore("process.capabilities.kernel", key+"["+strconv.Itoa(i)+"]")
+				continue
+			}
+			sets[s] |= 1 << num
+		}
+	}
+	const effective, inheritable, permitted, ambient = 1, 2, 3, 4
+	if extra := sets[effective] &^ sets[permitted]; extra != 0 {
+		i := capIndex(cp.Effective, extra)
+		return c.refuse("process.capabilities.effective", "process.capabilities.effective["+strconv.Itoa(i)+"]",
+			fmt.Sprintf("%s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", cp.Effective[i]))
+	}
+	if sets[ambient]&^(sets[permitted]&sets[inheritable]) != 0 {
+		for i, n := range cp.Ambient {
+			if num, ok := capNumbers[n]; ok && (sets[permitted]&sets[inheritable])&(1<<num) == 0 && sets[ambient]&(1<<num) != 0 {
+				c.ignore("process.capabilities.ambient.unraisable", "process.capabilities.ambient["+strconv.Itoa(i)+"]")
 			}
 		}
 	}
+	return nil
+}
+
+// capIndex returns the index in names of the first capability in mask.
+func capIndex(names []string, mask uint64) int {
+	for i, n := range names {
+		if num, ok := capNumbers[n]; ok && mask&(1<<num) != 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+func (c *checker) rlimits(p *specs.Process, _ Options) error {
+	if len(p.Rlimits) == 0 {
+		return nil
+	}
+	c.honour("process.rlimits")
+	var seen uint64 // bit per resource; RLIMIT_* are < 64
 	for i, r := range p.Rlimits {
-		c.honour("process.rlimits")
-		if _, ok := proc.Rlimits[r.Type]; !ok {
+		res, ok := rlimitByName(r.Type)
+		if !ok {
 			return c.refuse("process.rlimits", fmt.Sprintf("process.rlimits[%d].type", i), fmt.Sprintf("unknown rlimit %q", r.Type))
 		}
+		if seen&(1<<res) != 0 {
+			return c.refuse("process.rlimits", fmt.Sprintf("process.rlimits[%d].type", i), fmt.Sprintf("%s is listed twice", r.Type))
+		}
+		seen |= 1 << res
 		if r.Soft > r.Hard {
 			return c.refuse("process.rlimits", fmt.Sprintf("process.rlimits[%d]", i), fmt.Sprintf("%s soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard))
 		}
 	}
+	return nil
+}
+
+func (c *checker) noNewPrivileges(p *specs.Process, _ Options) error {
 	if p.NoNewPrivileges {
 		c.honour("process.noNewPrivileges")
 	}
-	if p.OOMScoreAdj != nil {
-		c.honour("process.oomScoreAdj")
-		if *p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000 {
-			return c.refuse("process.oomScoreAdj", "process.oomScoreAdj", fmt.Sprintf("%d is outside -1000..1000", *p.OOMScoreAdj))
-		}
+	return nil
+}
+
+func (c *checker) oomScoreAdj(p *specs.Process, _ Options) error {
+	if p.OOMScoreAdj == nil {
+		return nil
 	}
-	for _, f := range []struct {
-		set       bool
-		key, path string
-	}{
-		{p.ApparmorProfile != "", "process.apparmorProfile", "process.apparmorProfile"},
-		{p.SelinuxLabel != "", "process.selinuxLabel", "process.selinuxLabel"},
-		{p.IOPriority != nil, "process.ioPriority", "process.ioPriority"},
-		{p.Scheduler != nil, "process.scheduler", "process.scheduler"},
-		{p.ExecCPUAffinity != nil, "process.execCPUAffinity", "process.execCPUAffinity"},
-	} {
-		if f.set {
-			c.ignore(f.key, f.path)
-		}
+	c.honour("process.oomScoreAdj")
+	if v := *p.OOMScoreAdj; v < -1000 || v > 1000 {
+		return c.refuse("process.oomScoreAdj", "process.oomScoreAdj", fmt.Sprintf("%d is outside -1000..1000", v))
 	}
 	return nil
 }
+
+func (c *checker) processIgnored(p *specs.Process, _ Options) error {
+	if p.ApparmorProfile != "" {
+		c.ignore("process.apparmorProfile", "process.apparmorProfile")
+	}
+	if p.SelinuxLabel != "" {
+		c.ignore("process.selinuxLabel", "process.selinuxLabel")
+	}
+	if p.IOPriority != nil {
+		c.ignore("process.ioPriority", "process.ioPriority")
+	}
+	if p.Scheduler != nil {
+		c.ignore("process.scheduler", "process.scheduler")
+	}
+	if p.ExecCPUAffinity != nil {
+		c.ignore("process.execCPUAffinity", "process.execCPUAffinity")
+	}
+	return nil
+}
+
+// ---- mounts ----
 
 func (c *checker) mounts(s *specs.Spec, _ Options) error {
-	for i, m := range s.Mounts {
-		path := fmt.Sprintf("mounts[%d]", i)
-		if m.Destination == "" || m.Destination[0] != '/' {
-			return c.refuse("mounts.other", path+".destination", fmt.Sprintf("%q is not an absolute path", m.Destination))
+	for i := range s.Mounts {
+		if err := c.mount(&s.Mounts[i], "mounts["+strconv.Itoa(i)+"]"); err != nil {
+			return err
 		}
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			return c.refuse("mounts.options.idmap", path+".uidMappings", "")
-		}
-		o, err := mount.ParseOptions(m.Options)
-		if err != nil {
-			key := "mounts.options.unknown"
-			if o2 := m.Options; len(o2) > 0 && isIdmap(err) {
+	}
+	return nil
+}
+
+func (c *checker) mount(m *specs.Mount, path string) error {
+	c.honour("mounts.destination")
+	if m.Destination == "" || m.Destination[0] != '/' {
+		return c.refuse("mounts.destination", path+".destination", fmt.Sprintf("%q is not an absolute path", m.Destination))
+	}
+	if len(m.UIDMappings) > 0 {
+		return c.refuse("mounts.options.idmap", path+".uidMappings", "")
+	}
+	if len(m.GIDMappings) > 0 {
+		return c.refuse("mounts.options.idmap", path+".gidMappings", "")
+	}
+	bind, recursive, err := c.mountOptions(m.Options, path)
+	if err != nil {
+		return err
+	}
+	typ := m.Type
+	if bind && (typ == "" || typ == "none") {
+		typ = "bind"
+	}
+	return c.mountType(m, typ, recursive, path)
+}
+
+// mountOptions classifies each option as mount.ParseOptions will treat it.
+func (c *checker) mountOptions(opts []string, path string) (bind, recursive bool, err error) {
+	for j, opt := range opts {
+		kind, why := mount.ClassifyOption(opt)
+		switch kind {
+		case mount.OptBind:
+			bind = true
+			recursive = recursive || opt == "rbind"
+		case mount.OptFlag:
+			c.honour("mounts.options.flags")
+		case mount.OptPropagation:
+			c.honour("mounts.options.propagation")
+		case mount.OptData:
+			c.honour("mounts.options.data")
+		case mount.OptUserspace:
+			c.ignore("mounts.options.userspace", path+".options["+strconv.Itoa(j)+"]")
+		case mount.OptRefused:
+			key := "mounts.options.tmpcopyup"
+			if opt == "idmap" || opt == "ridmap" {
 				key = "mounts.options.idmap"
 			}
-			return c.refuse(key, path+".options", err.Error())
-		}
-		if o.Flags != 0 {
-			c.honour("mounts.options.flags")
-		}
-		if o.Propagation != 0 {
-			c.honour("mounts.options.propagation")
-		}
-		typ := m.Type
-		if o.Bind && (typ == "" || typ == "none") {
-			typ = "bind"
-		}
-		switch typ {
-		case "bind":
-			c.honour("mounts.bind")
-			if o.Recursive {
-				c.honour("mounts.rbind")
-			}
-			if m.Source == "" {
-				return c.refuse("mounts.bind", path+".source", "a bind mount needs a source")
-			}
-		case "tmpfs", "proc", "sysfs", "devpts", "overlay":
-			c.honour("mounts." + typ)
-		case "mqueue":
-			c.ignore("mounts.mqueue", path+" ("+m.Destination+")")
-		case "cgroup", "cgroup2":
-			c.ignore("mounts.cgroup", path+" ("+m.Destination+")")
-		case "", "none":
-			return c.refuse("mounts.other", path+".type", "missing type (and no bind or rbind option)")
+			return false, false, c.refuse(key, path+".options["+strconv.Itoa(j)+"]", fmt.Sprintf("%q: %s", opt, why))
 		default:
-			c.honour("mounts.other")
+			return false, false, c.refuse("mounts.options.unknown", path+".options["+strconv.Itoa(j)+"]", fmt.Sprintf("unknown mount option %q", opt))
 		}
+	}
+	return bind, recursive, nil
+}
+
+func (c *checker) mountType(m *specs.Mount, typ string, recursive bool, path string) error {
+	switch typ {
+	case "bind":
+		c.honour("mounts.bind")
+		if recursive {
+			c.honour("mounts.rbind")
+		}
+		if m.Source == "" {
+			return c.refuse("mounts.bind", path+".source", "a bind mount needs a source")
+		}
+	case "tmpfs", "proc", "sysfs", "devpts", "overlay":
+		c.honour("mounts." + typ)
+	case "mqueue", "cgroup", "cgroup2":
+		c.ignore("mounts."+typ, path)
+	case "", "none":
+		return c.refuse("mounts.notype", path+".type", "")
+	default:
+		c.honour("mounts.other")
 	}
 	return nil
 }
 
-func isIdmap(err error) bool {
-	s := err.Error()
-	return len(s) > 0 && (contains(s, `"idmap"`) || contains(s, `"ridmap"`))
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *checker) top(s *specs.Spec, _ Options) error {
-	if s.Hostname != "" {
-		c.ignore("hostname", "hostname")
-	}
-	if s.Domainname != "" {
-		c.ignore("domainname", "domainname")
-	}
-	if h := s.Hooks; h != nil {
-		lists := []struct {
-			name  string
-			hooks []specs.Hook
-		}{{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
-			{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop}}
-		for _, l := range lists {
-			if len(l.hooks) > 0 {
-				return c.refuse("hooks", "hooks."+l.name, "")
-			}
-		}
-	}
-	if len(s.Annotations) > 0 {
-		c.honour("annotations")
-	}
-	return nil
-}
+// ---- linux ----
 
 func (c *checker) linux(s *specs.Spec, _ Options) error {
 	l := s.Linux
 	if l == nil {
 		return nil
 	}
+	for _, f := range [...]func(*checker, *specs.Linux) error{
+		(*checker).namespaces, (*checker).idMappings, (*checker).linuxRefused, (*checker).cgroups,
+		(*checker).linuxIgnored, (*checker).sysctl, (*checker).rootfsPropagation, (*checker).paths,
+	} {
+		if err := f(c, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namespaceKeys maps a namespace type to its row.
+var namespaceKeys = map[specs.LinuxNamespaceType]string{
+	specs.UserNamespace: "linux.namespaces.user", specs.MountNamespace: "linux.namespaces.mount",
+	specs.PIDNamespace: "linux.namespaces.pid", specs.IPCNamespace: "linux.namespaces.ipc",
+	specs.UTSNamespace: "linux.namespaces.uts", specs.NetworkNamespace: "linux.namespaces.network",
+	specs.CgroupNamespace: "linux.namespaces.cgroup", specs.TimeNamespace: "linux.namespaces.time",
+}
+
+func (c *checker) namespaces(l *specs.Linux) error {
 	for i, ns := range l.Namespaces {
-		path := fmt.Sprintf("linux.namespaces[%d]", i)
+		path := "linux.namespaces[" + strconv.Itoa(i) + "]"
+		key, ok := namespaceKeys[ns.Type]
+		if !ok {
+			return c.refuse("linux.namespaces.unknown", path+".type", fmt.Sprintf("unknown namespace type %q", ns.Type))
+		}
+		for j := 0; j < i; j++ {
+			if l.Namespaces[j].Type == ns.Type {
+				return c.refuse("linux.namespaces.unknown", path+".type", fmt.Sprintf("namespace type %q is listed twice (also linux.namespaces[%d])", ns.Type, j))
+			}
+		}
 		if ns.Path != "" {
 			return c.refuse("linux.namespaces.path", path+".path", "")
 		}
-		switch ns.Type {
-		case specs.UserNamespace, specs.MountNamespace:
-			c.honour("linux.namespaces.user")
-		case specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace, specs.CgroupNamespace, specs.TimeNamespace:
-			c.ignore("linux.namespaces.other", fmt.Sprintf("%s (%s)", path, ns.Type))
-		default:
-			return c.refuse("linux.namespaces.other", path+".type", fmt.Sprintf("unknown namespace type %q", ns.Type))
+		if ns.Type == specs.UserNamespace || ns.Type == specs.MountNamespace {
+			c.honour(key)
+		} else {
+			c.ignore(key, path)
 		}
 	}
-	if len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0 {
-		c.honour("linux.uidMappings") // coverage is checked by userns.Choose
+	return nil
+}
+
+func (c *checker) idMappings(l *specs.Linux) error {
+	// Whether the account's IDs cover them is checked by userns.Choose.
+	if len(l.UIDMappings) > 0 {
+		c.honour("linux.uidMappings")
 	}
-	type field struct {
-		set       bool
-		key, path string
+	if len(l.GIDMappings) > 0 {
+		c.honour("linux.gidMappings")
 	}
-	refused := []field{
-		{len(l.TimeOffsets) > 0, "linux.timeOffsets", "linux.timeOffsets"},
-		{l.IntelRdt != nil, "linux.intelRdt", "linux.intelRdt"},
-		{l.Personality != nil, "linux.personality", "linux.personality"},
-		{l.MemoryPolicy != nil, "linux.memoryPolicy", "linux.memoryPolicy"},
-		{len(l.NetDevices) > 0, "linux.netDevices", "linux.netDevices"},
+	return nil
+}
+
+func (c *checker) linuxRefused(l *specs.Linux) error {
+	switch {
+	case len(l.TimeOffsets) > 0:
+		return c.refuse("linux.timeOffsets", "linux.timeOffsets", "")
+	case l.IntelRdt != nil:
+		return c.refuse("linux.intelRdt", "linux.intelRdt", "")
+	case l.Personality != nil:
+		return c.refuse("linux.personality", "linux.personality", "")
+	case l.MemoryPolicy != nil:
+		return c.refuse("linux.memoryPolicy", "linux.memoryPolicy", "")
+	case len(l.NetDevices) > 0:
+		return c.refuse("linux.netDevices", "linux.netDevices", "")
 	}
-	for _, f := range refused {
+	return nil
+}
+
+func (c *checker) cgroups(l *specs.Linux) error {
+	if l.CgroupsPath != "" {
+		c.ignore("linux.cgroupsPath", "linux.cgroupsPath")
+	}
+	r := l.Resources
+	if r == nil {
+		return nil
+	}
+	for _, f := range [...]struct {
+		set bool
+		key string
+	}{
+		{r.Devices != nil, "linux.resources.devices"}, {r.Memory != nil, "linux.resources.memory"},
+		{r.CPU != nil, "linux.resources.cpu"}, {r.Pids != nil, "linux.resources.pids"},
+		{r.BlockIO != nil, "linux.resources.blockIO"}, {r.HugepageLimits != nil, "linux.resources.hugepageLimits"},
+		{r.Network != nil, "linux.resources.network"}, {r.Rdma != nil, "linux.resources.rdma"},
+		{r.Unified != nil, "linux.resources.unified"},
+	} {
 		if f.set {
-			return c.refuse(f.key, f.path, "")
+			c.ignore(f.key, f.key)
 		}
 	}
-	ignored := []field{
-		{len(l.Devices) > 0, "linux.devices", "linux.devices"},
-		{l.CgroupsPath != "", "linux.cgroupsPath", "linux.cgroupsPath"},
-		{l.Resources != nil, "linux.resources", "linux.resources"},
-		{l.Resources != nil && len(l.Resources.Unified) > 0, "linux.resources.unified", "linux.resources.unified"},
-		{l.Seccomp != nil, "linux.seccomp", "linux.seccomp"},
-		{l.MountLabel != "", "linux.mountLabel", "linux.mountLabel"},
+	return nil
+}
+
+func (c *checker) linuxIgnored(l *specs.Linux) error {
+	if len(l.Devices) > 0 {
+		c.ignore("linux.devices", "linux.devices")
 	}
-	for _, f := range ignored {
-		if f.set {
-			c.ignore(f.key, f.path)
-		}
+	if l.Seccomp != nil {
+		c.ignore("linux.seccomp", "linux.seccomp")
 	}
-	if len(l.Sysctl) > 0 {
-		keys := make([]string, 0, len(l.Sysctl))
-		for k := range l.Sysctl {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			c.ignore("linux.sysctl", "linux.sysctl."+k)
-		}
+	if l.MountLabel != "" {
+		c.ignore("linux.mountLabel", "linux.mountLabel")
 	}
-	if l.RootfsPropagation != "" {
-		switch l.RootfsPropagation {
-		case "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
-			c.honour("linux.rootfsPropagation")
-		default:
-			return c.refuse("linux.rootfsPropagation", "linux.rootfsPropagation", fmt.Sprintf("%q is not a propagation mode", l.RootfsPropagation))
-		}
+	return nil
+}
+
+func (c *checker) sysctl(l *specs.Linux) error {
+	if len(l.Sysctl) == 0 {
+		return nil
 	}
-	if len(l.MaskedPaths) > 0 {
+	keys := make([]string, 0, len(l.Sysctl))
+	for k := range l.Sysctl {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c.ignore("linux.sysctl", "linux.sysctl."+k)
+	}
+	return nil
+}
+
+func (c *checker) rootfsPropagation(l *specs.Linux) error {
+	switch l.RootfsPropagation {
+	case "":
+	case "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+		c.honour("linux.rootfsPropagation")
+	default:
+		return c.refuse("linux.rootfsPropagation", "linux.rootfsPropagation", fmt.Sprintf("%q is not a propagation mode", l.RootfsPropagation))
+	}
+	return nil
+}
+
+func (c *checker) paths(l *specs.Linux) error {
+	for i, p := range l.MaskedPaths {
 		c.honour("linux.maskedPaths")
+		if p == "" || p[0] != '/' {
+			return c.refuse("linux.maskedPaths", "linux.maskedPaths["+strconv.Itoa(i)+"]", fmt.Sprintf("%q is not an absolute path", p))
+		}
 	}
-	if len(l.ReadonlyPaths) > 0 {
+	for i, p := range l.ReadonlyPaths {
 		c.honour("linux.readonlyPaths")
+		if p == "" || p[0] != '/' {
+			return c.refuse("linux.readonlyPaths", "linux.readonlyPaths["+strconv.Itoa(i)+"]", fmt.Sprintf("%q is not an absolute path", p))
+		}
 	}
 	return nil
 }

@@ -1,25 +1,35 @@
 package config
 
 import (
-	"sort"
+	"encoding/json"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"urun/mount"
 )
 
-// Features is the OCI features document, derived from Table and the option
-// lists the checks use.
+// Annotation keys of the features document.
+const (
+	AnnotationDoc        = "io.github.urun.features"
+	AnnotationNamespaces = "io.github.urun.namespaces"
+	AnnotationRefused    = "io.github.urun.refused"
+	AnnotationIgnored    = "io.github.urun.ignored"
+)
+
+// Features is the OCI features document (runtime-spec features.md), derived
+// from Table and the option lists the mount code uses.
 func Features() *features.Features {
-	f := &features.Features{
+	return &features.Features{
 		OCIVersionMin: MinVersion,
 		OCIVersionMax: MaxVersion,
-		Hooks:         []string{},
-		MountOptions:  mountOptions(),
+		Hooks:         hookNames(),
+		MountOptions:  mount.KnownOptions(),
 		Linux: &features.Linux{
-			Namespaces:   []string{string(specs.UserNamespace), string(specs.MountNamespace)},
-			Capabilities: capNames(),
-			Cgroup:       &features.Cgroup{V1: ptr(false), V2: ptr(false), Systemd: ptr(false), SystemdUser: ptr(false)},
+			Namespaces:   namespaceNames(),
+			Capabilities: allCapNames(),
+			Cgroup:       &features.Cgroup{V1: ptr(false), V2: ptr(false), Systemd: ptr(false), SystemdUser: ptr(false), Rdma: ptr(false)},
 			Seccomp:      &features.Seccomp{Enabled: ptr(false)},
 			Apparmor:     &features.Apparmor{Enabled: ptr(false)},
 			Selinux:      &features.Selinux{Enabled: ptr(false)},
@@ -27,30 +37,65 @@ func Features() *features.Features {
 			MountExtensions: &features.MountExtensions{
 				IDMap: &features.IDMap{Enabled: ptr(false)},
 			},
+			NetDevices: &features.NetDevices{Enabled: ptr(false)},
 		},
 		Annotations: map[string]string{
-			"io.github.urun.features":   "unsupported.md: every config field honoured, ignored or refused",
-			"io.github.urun.namespaces": "urun creates user and mount namespaces only; pid, ipc, uts, network, cgroup and time requests are ignored; joins are refused",
+			AnnotationDoc:        "every config.json field is honoured, ignored (logged at debug level) or refused: see unsupported.md in the urun source, generated from the same table as this document",
+			AnnotationNamespaces: "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests are ignored; joining a namespace (path) is refused",
+			AnnotationRefused:    fieldsWith(Refused),
+			AnnotationIgnored:    fieldsWith(Ignored),
 		},
 	}
-	return f
+}
+
+// FeaturesJSON is `urun features` output. Unlike encoding the struct, it
+// keeps an empty hooks list: features.md reads a missing list as "unknown",
+// an empty one as "none supported".
+func FeaturesJSON() ([]byte, error) {
+	f := Features()
+	out, err := json.MarshalIndent(struct {
+		*features.Features
+		Hooks []string `json:"hooks"` // shadows the embedded omitempty field
+	}{f, f.Hooks}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
 }
 
 func ptr[T any](v T) *T { return &v }
 
-func capNames() []string {
-	var out []string
-	for _, n := range allCapNames() {
-		out = append(out, n)
+// hookNames are the hooks rows urun honours: none until hooks land.
+func hookNames() []string {
+	out := []string{}
+	for _, f := range Table {
+		if name, ok := strings.CutPrefix(f.Key, "hooks."); ok && f.Disp == Honoured {
+			out = append(out, name)
+		}
 	}
 	return out
 }
 
-func mountOptions() []string {
-	opts := []string{"bind", "rbind"}
-	for _, o := range strings.Fields("ro rw nosuid suid nodev dev noexec exec noatime atime nodiratime diratime relatime norelatime strictatime nostrictatime sync async dirsync mand nomand defaults private rprivate shared rshared slave rslave unbindable runbindable") {
-		opts = append(opts, o)
+// namespaceNames are the namespace types urun creates.
+func namespaceNames() []string {
+	var out []string
+	for _, f := range Table {
+		if name, ok := strings.CutPrefix(f.Key, "linux.namespaces."); ok && f.Disp == Honoured {
+			out = append(out, name)
+		}
 	}
-	sort.Strings(opts)
-	return opts
+	return out
 }
+
+// fieldsWith lists the rows' keys with disposition d, comma-separated.
+func fieldsWith(d Disposition) string {
+	var out []string
+	for _, f := range Table {
+		if f.Disp == d {
+			out = append(out, f.Key)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+var _ = specs.Version // features follow the runtime-spec version urun is built against

@@ -1,5 +1,7 @@
 package config
 
+//go:generate go run ./internal/gendoc -o ../unsupported.md
+
 // Disposition is what urun does with a config field.
 type Disposition string
 
@@ -16,79 +18,139 @@ type Feature struct {
 	Field  string      // JSON path as users write it
 	Disp   Disposition //
 	Reason string      // one line a user can read
-	ChRun  string      // what ch-run-oci does, when urun differs
+	ChRun  string      // what ch-run-oci does ("" when its man page does not say)
 }
 
-// Table lists every Linux config field of the runtime-spec.
+// ch-run-oci's dispositions, from its man page (Charliecloud 0.3x).
+const (
+	chRefused  = "refused"
+	chIgnored  = "ignored"
+	chHonoured = "honoured"
+)
+
+// Table lists every Linux config field of the runtime-spec (1.3), in the
+// order the walker visits them.
 var Table = []Feature{
-	{"ociVersion", "ociVersion", Honoured, "1.0.0 through the 1.x version urun is built against; others are refused naming the version", "1.0.0 only"},
-	{"root.path", "root.path", Honoured, "bind-mounted privately and made the root with pivot_root", ""},
-	{"root.readonly", "root.readonly", Honoured, "the root mount is made read-only after setup", ""},
-	{"mounts.bind", "mounts[] type bind / option bind", Honoured, "bind mount; destination resolved inside the rootfs, never through a symlink out of it", "ignored"},
-	{"mounts.rbind", "mounts[] option rbind", Honoured, "recursive bind mount", "ignored"},
-	{"mounts.tmpfs", "mounts[] type tmpfs", Honoured, "new tmpfs (allowed in a user namespace)", "ignored"},
-	{"mounts.proc", "mounts[] type proc", Honoured, "recursive bind of the host /proc: a new proc needs a PID namespace urun does not create", "ignored"},
-	{"mounts.sysfs", "mounts[] type sysfs", Honoured, "recursive bind of the host /sys (read-only when asked): a new sysfs needs a network namespace", "ignored"},
-	{"mounts.devpts", "mounts[] type devpts", Honoured, "new devpts instance; a gid= option naming an unmapped gid is dropped with a debug line", "ignored"},
-	{"mounts.mqueue", "mounts[] type mqueue", Ignored, "the kernel refuses mqueue without an IPC namespace urun does not create; skipped", ""},
-	{"mounts.cgroup", "mounts[] type cgroup, cgroup2", Ignored, "urun manages no cgroups and the kernel refuses a cgroup mount here; skipped", ""},
-	{"mounts.overlay", "mounts[] type overlay", Honoured, "mounted as asked (unprivileged overlay needs Linux 5.11+; the kernel's error is reported)", "ignored"},
-	{"mounts.other", "mounts[] other types", Honoured, "mounted as asked; the kernel's refusal is reported with the type", "ignored"},
-	{"mounts.options.flags", "mounts[].options ro nosuid nodev noexec *atime sync...", Honoured, "applied; on binds only added (locked host flags stay)", ""},
-	{"mounts.options.propagation", "mounts[].options private shared slave unbindable (r*)", Honoured, "applied to the new mount", ""},
-	{"mounts.options.idmap", "mounts[].options idmap, ridmap; mounts[].uidMappings, gidMappings", Refused, "idmapped mounts need privileges urun does not have", ""},
-	{"mounts.options.unknown", "mounts[].options (unknown)", Refused, "an unknown option is refused, naming it: a typo must not be silently dropped", ""},
-	{"process.terminal", "process.terminal", Refused, "pseudo-terminals are not supported yet: run without a terminal", "refused"},
+	// Top level.
+	{"ociVersion", "ociVersion", Honoured, "1.0.0 through the 1.x version urun is built against, pre-release suffixes (buildah's 1.0.2-dev) included; any other version is refused naming it", "refused unless exactly 1.0.0"},
+	{"root.path", "root.path", Honoured, "relative to the bundle; symlinks resolved once, bind-mounted and made the root with pivot_root", chHonoured},
+	{"root.readonly", "root.readonly", Honoured, "/ is made read-only once every mount is set up", ""},
+
+	// process.
+	{"process.terminal", "process.terminal", Refused, "true needs a pseudo-terminal, which urun does not support yet (set it to false; buildah: --terminal=false or stdin from /dev/null); --console-socket is refused too", chRefused},
 	{"process.consoleSize", "process.consoleSize", Ignored, "meaningful only with a terminal", ""},
-	{"process.user.uid", "process.user.uid, gid", Honoured, "must be mapped in the container's user namespace; refused at create otherwise", ""},
-	{"process.user.umask", "process.user.umask", Honoured, "set before exec", ""},
-	{"process.user.additionalGids", "process.user.additionalGids", Honoured, "set with setgroups; refused when the account's namespace denies setgroups", ""},
+	{"process.user.uid", "process.user.uid", Honoured, "must be mapped in the container's user namespace; refused at create naming the mapped uids otherwise", chHonoured},
+	{"process.user.gid", "process.user.gid", Honoured, "must be mapped in the container's user namespace; refused at create naming the mapped gids otherwise", chHonoured},
+	{"process.user.umask", "process.user.umask", Honoured, "set before exec; a value above 0777 is refused", ""},
+	{"process.user.additionalGids", "process.user.additionalGids", Honoured, "set with setgroups(2); refused when a gid is not mapped, or when setgroups is denied (an account without subordinate IDs) and the gid is not the primary one", ""},
 	{"process.user.username", "process.user.username", Ignored, "Windows only", ""},
-	{"process.args", "process.args", Honoured, "resolved with the container's PATH at create; a missing program fails create", ""},
+	{"process.args", "process.args", Honoured, "resolved with the container's PATH at create; a missing program fails create", chHonoured},
 	{"process.commandLine", "process.commandLine", Ignored, "Windows only", ""},
-	{"process.env", "process.env", Honoured, "exactly this environment", ""},
-	{"process.cwd", "process.cwd", Honoured, "must exist in the container", ""},
-	{"process.capabilities", "process.capabilities.*", Honoured, "applied within the user namespace; unknown names are refused", "ignored"},
-	{"process.rlimits", "process.rlimits", Honoured, "applied; raising a hard limit above the host's fails create; unknown types are refused", "ignored"},
-	{"process.noNewPrivileges", "process.noNewPrivileges", Honoured, "prctl(PR_SET_NO_NEW_PRIVS)", "ignored"},
-	{"process.apparmorProfile", "process.apparmorProfile", Ignored, "changing AppArmor profile needs privilege", ""},
-	{"process.oomScoreAdj", "process.oomScoreAdj", Honoured, "written to /proc/self/oom_score_adj; lowering it needs privilege and fails create", ""},
-	{"process.selinuxLabel", "process.selinuxLabel", Ignored, "SELinux transitions need privilege", ""},
-	{"process.ioPriority", "process.ioPriority", Ignored, "not implemented; scheduling only, not meaning", ""},
-	{"process.scheduler", "process.scheduler", Ignored, "not implemented; scheduling only, not meaning", ""},
-	{"process.execCPUAffinity", "process.execCPUAffinity", Ignored, "applies to exec into a running container, which urun does not do", ""},
-	{"hostname", "hostname", Ignored, "needs a UTS namespace, which urun does not create", ""},
+	{"process.env", "process.env", Honoured, "exactly this environment, nothing added", chHonoured},
+	{"process.cwd", "process.cwd", Honoured, "must be absolute and exist in the container", chHonoured},
+	{"process.capabilities.bounding", "process.capabilities.bounding", Honoured, "applied inside the user namespace (capabilities over the container's mounts and IDs, never over the host); an unknown name such as CAP_TEST is refused", chIgnored},
+	{"process.capabilities.effective", "process.capabilities.effective", Honoured, "as bounding; unknown names, and names not in permitted (the kernel refuses them), are refused", chIgnored},
+	{"process.capabilities.inheritable", "process.capabilities.inheritable", Honoured, "as bounding; unknown names are refused", chIgnored},
+	{"process.capabilities.permitted", "process.capabilities.permitted", Honoured, "as bounding; unknown names are refused", chIgnored},
+	{"process.capabilities.ambient", "process.capabilities.ambient", Honoured, "as bounding; unknown names are refused; uid 0 gets bounding and inheritable at exec anyway, as with runc", chIgnored},
+	{"process.capabilities.ambient.unraisable", "process.capabilities.ambient (name not also in permitted and inheritable)", Ignored, "the kernel cannot raise such an ambient capability; it is left out, as runc does (buildah sends ambient sets without inheritable)", chIgnored},
+	{"process.capabilities.kernel", "process.capabilities.* (name unknown to the running kernel)", Ignored, "a capability urun knows but this kernel does not is left out of the set, as runc does", chIgnored},
+	{"process.rlimits", "process.rlimits", Honoured, "set with setrlimit before exec; an unknown type (RLIMIT_TEST), a duplicate type or soft above hard is refused; raising a hard limit above the host's fails create", chIgnored},
+	{"process.noNewPrivileges", "process.noNewPrivileges", Honoured, "true sets PR_SET_NO_NEW_PRIVS; false leaves it unset", "ignored: always set"},
+	{"process.apparmorProfile", "process.apparmorProfile", Ignored, "changing AppArmor profile needs privilege; the container keeps urun's profile", chIgnored},
+	{"process.oomScoreAdj", "process.oomScoreAdj", Honoured, "written to /proc/self/oom_score_adj; a value lower than the host lets an unprivileged process set fails create; outside -1000..1000 is refused", ""},
+	{"process.selinuxLabel", "process.selinuxLabel", Ignored, "SELinux transitions need privilege; the container keeps urun's label", chIgnored},
+	{"process.ioPriority", "process.ioPriority", Ignored, "not implemented; changes scheduling, not results", ""},
+	{"process.scheduler", "process.scheduler", Ignored, "not implemented; changes scheduling, not results", ""},
+	{"process.execCPUAffinity", "process.execCPUAffinity", Ignored, "applies to processes exec'd into a running container, which urun does not do", ""},
+
+	// mounts.
+	{"mounts.destination", "mounts[].destination", Honoured, "resolved inside the rootfs, never through a symlink out of it; missing mount points are created; a relative path is refused", chIgnored},
+	{"mounts.bind", "mounts[] type bind, or option bind", Honoured, "bind mount of source (relative to the bundle); options only add flags, flags the host locked stay", chIgnored},
+	{"mounts.rbind", "mounts[] option rbind", Honoured, "recursive bind mount", chIgnored},
+	{"mounts.tmpfs", "mounts[] type tmpfs", Honoured, "new tmpfs with the options given (size=, mode=...)", chIgnored},
+	{"mounts.proc", "mounts[] type proc", Honoured, "recursive bind of the host's /proc, since a new proc needs a PID namespace urun does not create: the container sees the host's processes", chIgnored},
+	{"mounts.sysfs", "mounts[] type sysfs", Honoured, "recursive bind of the host's /sys with the flags asked, since a new sysfs needs a network namespace", chIgnored},
+	{"mounts.devpts", "mounts[] type devpts", Honoured, "new devpts instance; a gid= option naming an unmapped gid is dropped with a debug line", chIgnored},
+	{"mounts.mqueue", "mounts[] type mqueue", Ignored, "the kernel refuses mqueue without an IPC namespace, which urun does not create; skipped", chIgnored},
+	{"mounts.cgroup", "mounts[] type cgroup", Ignored, "urun manages no cgroups and the kernel refuses a cgroup mount here; skipped", chIgnored},
+	{"mounts.cgroup2", "mounts[] type cgroup2", Ignored, "urun manages no cgroups and the kernel refuses a cgroup2 mount here; skipped", chIgnored},
+	{"mounts.overlay", "mounts[] type overlay", Honoured, "mounted as asked (unprivileged overlay needs Linux 5.11+; the kernel's error is reported)", chIgnored},
+	{"mounts.other", "mounts[] other types", Honoured, "mounted with the type asked; the kernel's refusal is reported with the type", chIgnored},
+	{"mounts.notype", "mounts[].type missing", Refused, "a mount with no type and no bind or rbind option says nothing to mount", chIgnored},
+	{"mounts.options.flags", "mounts[].options ro nosuid nodev noexec noatime nodiratime relatime strictatime sync dirsync mand (and rw suid dev exec atime...)", Honoured, "applied; on binds only added, never cleared", chIgnored},
+	{"mounts.options.propagation", "mounts[].options private shared slave unbindable (and rprivate rshared rslave runbindable)", Honoured, "applied to the new mount", chIgnored},
+	{"mounts.options.data", "mounts[].options mode= size= uid= gid= lowerdir= ...", Honoured, "filesystem options passed to the kernel as mount data", chIgnored},
+	{"mounts.options.userspace", "mounts[].options x-*", Ignored, "options for userspace tools, skipped as mount(8) does", chIgnored},
+	{"mounts.options.idmap", "mounts[].options idmap, ridmap; mounts[].uidMappings, gidMappings", Refused, "idmapped mounts need privileges urun does not have; files would show other owners", chIgnored},
+	{"mounts.options.tmpcopyup", "mounts[].options tmpcopyup", Refused, "copying the image's content into the new tmpfs is not implemented; an empty tmpfs would hide it", chIgnored},
+	{"mounts.options.unknown", "mounts[].options (unknown)", Refused, "an unknown option is refused naming it: a typo must not be silently dropped", chIgnored},
+
+	// Host name.
+	{"hostname", "hostname", Ignored, "needs a UTS namespace, which urun does not create; the container has the host's name", chIgnored},
 	{"domainname", "domainname", Ignored, "needs a UTS namespace, which urun does not create", ""},
-	{"hooks", "hooks.* (prestart, createRuntime, createContainer, startContainer, poststart, poststop)", Refused, "hooks are not implemented yet; dropping them would change what the caller set up", "refused"},
-	{"annotations", "annotations", Honoured, "kept and reported by state", "refused"},
-	{"linux.namespaces.user", "linux.namespaces[] type user, mount", Honoured, "urun always creates a new user and mount namespace", ""},
-	{"linux.namespaces.other", "linux.namespaces[] type pid, ipc, uts, network, cgroup, time", Ignored, "urun creates only user and mount namespaces; the container shares the others with the host (buildah asks for pid/ipc/uts in every RUN step)", ""},
-	{"linux.namespaces.path", "linux.namespaces[].path", Refused, "joining an existing namespace is not supported by urun", "refused"},
-	{"linux.uidMappings", "linux.uidMappings, gidMappings", Honoured, "used when the account's IDs cover them; refused naming the first unavailable ID otherwise", "ignored beyond one ID"},
+
+	// hooks.
+	{"hooks.prestart", "hooks.prestart", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
+	{"hooks.createRuntime", "hooks.createRuntime", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
+	{"hooks.createContainer", "hooks.createContainer", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
+	{"hooks.startContainer", "hooks.startContainer", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
+	{"hooks.poststart", "hooks.poststart", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook does", chRefused},
+	{"hooks.poststop", "hooks.poststop", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook cleans up", chRefused},
+
+	{"annotations", "annotations", Honoured, "kept and reported by urun state; no annotation changes what urun does", chRefused},
+	{"platforms", "solaris, windows, vm, zos, freebsd", Ignored, "sections for other platforms mean nothing on Linux", ""},
+
+	// linux.
+	{"linux.namespaces.user", "linux.namespaces[] type user", Honoured, "urun always creates a new user namespace, asked or not (buildah does not ask)", chHonoured},
+	{"linux.namespaces.mount", "linux.namespaces[] type mount", Honoured, "urun always creates a new mount namespace", chHonoured},
+	{"linux.namespaces.pid", "linux.namespaces[] type pid", Ignored, "no PID namespace: the container sees the host's processes and can signal the user's own; buildah asks for one in every RUN step", ""},
+	{"linux.namespaces.ipc", "linux.namespaces[] type ipc", Ignored, "no IPC namespace: the container shares the host's System V IPC and POSIX message queues", ""},
+	{"linux.namespaces.uts", "linux.namespaces[] type uts", Ignored, "no UTS namespace: the container has the host's host and domain name", ""},
+	{"linux.namespaces.network", "linux.namespaces[] type network", Ignored, "no network namespace: the container uses the host's network, as a build usually wants", ""},
+	{"linux.namespaces.cgroup", "linux.namespaces[] type cgroup", Ignored, "no cgroup namespace: the container sees the host's cgroup paths", ""},
+	{"linux.namespaces.time", "linux.namespaces[] type time", Ignored, "no time namespace: the container has the host's clocks (timeOffsets is refused)", ""},
+	{"linux.namespaces.path", "linux.namespaces[].path", Refused, "joining an existing namespace is not supported by urun", chRefused},
+	{"linux.namespaces.unknown", "linux.namespaces[].type (unknown or listed twice)", Refused, "an unknown namespace type, or one listed twice, is an error the spec requires", ""},
+	{"linux.uidMappings", "linux.uidMappings", Honoured, "used when the account's IDs cover every host ID; refused naming the first unavailable one otherwise; absent, urun maps every ID the account has: itself as 0 and its subordinate ranges from 1, or, run as root in a user namespace (nested in buildah), every ID of that namespace", "ignored beyond one uid"},
+	{"linux.gidMappings", "linux.gidMappings", Honoured, "as uidMappings, for groups", "ignored beyond one gid"},
 	{"linux.timeOffsets", "linux.timeOffsets", Refused, "needs a time namespace, which urun does not create; the clocks would silently differ", ""},
-	{"linux.devices", "linux.devices", Ignored, "device nodes cannot be made without privilege; /dev gets null zero full random urandom tty bound from the host", ""},
-	{"linux.cgroupsPath", "linux.cgroupsPath", Ignored, "urun manages no cgroups", ""},
-	{"linux.resources", "linux.resources.*", Ignored, "urun manages no cgroups, so no resource limits", ""},
-	{"linux.resources.unified", "linux.resources.unified", Ignored, "urun manages no cgroups", ""},
-	{"linux.intelRdt", "linux.intelRdt", Refused, "Intel RDT needs privilege", "refused"},
-	{"linux.sysctl", "linux.sysctl", Ignored, "sysctls need privilege or namespaces urun does not create", ""},
-	{"linux.seccomp", "linux.seccomp", Ignored, "no seccomp filter is installed yet", ""},
-	{"linux.rootfsPropagation", "linux.rootfsPropagation", Honoured, "slave or private; shared is treated as slave so no mount leaks to the host", "ignored"},
-	{"linux.maskedPaths", "linux.maskedPaths", Honoured, "a read-only empty tmpfs over directories, /dev/null over files", "ignored"},
-	{"linux.readonlyPaths", "linux.readonlyPaths", Honoured, "bind-mounted read-only", "ignored"},
-	{"linux.mountLabel", "linux.mountLabel", Ignored, "SELinux labels need privilege", ""},
-	{"linux.personality", "linux.personality", Refused, "not implemented; running under another personality would change the program's behaviour", ""},
+	{"linux.devices", "linux.devices", Ignored, "device nodes cannot be made without privilege; a tmpfs /dev gets null zero full random urandom tty bound from the host", "ignored: all host devices"},
+	{"linux.cgroupsPath", "linux.cgroupsPath", Ignored, "urun manages no cgroups; the container stays in the caller's cgroup", chIgnored},
+	{"linux.resources.devices", "linux.resources.devices", Ignored, "urun manages no cgroups, so no device rules; devices are limited to those bound into /dev", chIgnored},
+	{"linux.resources.memory", "linux.resources.memory", Ignored, "urun manages no cgroups, so no memory limit", chIgnored},
+	{"linux.resources.cpu", "linux.resources.cpu", Ignored, "urun manages no cgroups, so no CPU limit", chIgnored},
+	{"linux.resources.pids", "linux.resources.pids", Ignored, "urun manages no cgroups, so no process count limit (process.rlimits RLIMIT_NPROC works)", chIgnored},
+	{"linux.resources.blockIO", "linux.resources.blockIO", Ignored, "urun manages no cgroups, so no block I/O limit", chIgnored},
+	{"linux.resources.hugepageLimits", "linux.resources.hugepageLimits", Ignored, "urun manages no cgroups, so no huge page limit", chIgnored},
+	{"linux.resources.network", "linux.resources.network", Ignored, "urun manages no cgroups, so no network class or priority", chIgnored},
+	{"linux.resources.rdma", "linux.resources.rdma", Ignored, "urun manages no cgroups, so no RDMA limit", chIgnored},
+	{"linux.resources.unified", "linux.resources.unified", Ignored, "urun manages no cgroups, so no cgroup v2 settings", chIgnored},
+	{"linux.intelRdt", "linux.intelRdt", Refused, "Intel RDT needs privilege; cache and memory bandwidth allocation would silently differ", chRefused},
+	{"linux.sysctl", "linux.sysctl", Ignored, "sysctls need privilege or namespaces urun does not create; the host's values stay", chIgnored},
+	{"linux.seccomp", "linux.seccomp", Ignored, "no seccomp filter is installed yet: every system call the user namespace allows is allowed", chIgnored},
+	{"linux.rootfsPropagation", "linux.rootfsPropagation", Honoured, "private, slave and unbindable (r*) as asked; shared is made slave, so no container mount reaches the host; default rslave", chIgnored},
+	{"linux.maskedPaths", "linux.maskedPaths", Honoured, "an empty read-only tmpfs over directories, /dev/null over files; paths absent from the container are skipped", "ignored (remaining unprivileged protects you)"},
+	{"linux.readonlyPaths", "linux.readonlyPaths", Honoured, "bound read-only (and nosuid, nodev, noexec) over itself, recursively; paths absent from the container are skipped", "ignored (remaining unprivileged protects you)"},
+	{"linux.mountLabel", "linux.mountLabel", Ignored, "SELinux labels need privilege", chIgnored},
+	{"linux.personality", "linux.personality", Refused, "not implemented; running under another execution domain would change the program's behaviour", ""},
 	{"linux.memoryPolicy", "linux.memoryPolicy", Refused, "not implemented; NUMA placement would silently differ", ""},
 	{"linux.netDevices", "linux.netDevices", Refused, "moving network devices needs a network namespace and privilege", ""},
 }
 
+var tableIndex = func() map[string]int {
+	m := make(map[string]int, len(Table))
+	for i, f := range Table {
+		m[f.Key] = i
+	}
+	return m
+}()
+
 // Lookup returns the row for key; the checks only use keys in Table
 // (TestChecksUseTable guards this).
 func Lookup(key string) Feature {
-	for _, f := range Table {
-		if f.Key == key {
-			return f
-		}
+	if i, ok := tableIndex[key]; ok {
+		return Table[i]
 	}
 	panic("config: no feature row " + key)
 }

@@ -136,9 +136,17 @@ func SetCapabilities(c *specs.LinuxCapabilities) error {
 	for _, s := range sets {
 		caps.Clear(s.which)
 		for _, n := range s.names {
-			if cp, ok := CapByName(n); ok && cp <= last {
-				caps.Set(s.which, cp)
+			cp, ok := CapByName(n)
+			if !ok || cp > last {
+				continue
 			}
+			// The kernel raises an ambient capability only when it is both
+			// permitted and inheritable; skip the others as runc does
+			// (config.Check logs them). sets lists ambient last.
+			if s.which == capability.AMBIENT && !(caps.Get(capability.PERMITTED, cp) && caps.Get(capability.INHERITABLE, cp)) {
+				continue
+			}
+			caps.Set(s.which, cp)
 		}
 	}
 	if err := caps.Apply(capability.CAPS | capability.BOUNDING | capability.AMBIENT); err != nil {

@@ -141,6 +141,11 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 	}
 	if len(gids) > 0 {
 		m.GID = gids
+		// newgidmap writes "deny" to setgroups when the map holds only the
+		// account's own gid (shadow 4.8.1+, CVE-2018-7169).
+		if m.Mode == SubID && onlyOwnGID(gids, uint32(os.Getegid())) {
+			m.Setgroups = false
+		}
 	}
 	return nil
 }
@@ -250,4 +255,13 @@ func runHelper(name string, pid int, maps []specs.LinuxIDMapping) error {
 		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+func onlyOwnGID(maps []specs.LinuxIDMapping, gid uint32) bool {
+	for _, r := range maps {
+		if r.HostID != gid || r.Size != 1 {
+			return false
+		}
+	}
+	return true
 }

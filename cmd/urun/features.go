@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 
 	"urun/config"
@@ -10,7 +9,9 @@ import (
 type featuresCmd struct{}
 
 func (featuresCmd) Run(g *Globals) error {
-	out, _ := json.MarshalIndent(config.Features(), "", "  ")
-	_, err := os.Stdout.Write(append(out, '\n'))
+	out, err := config.FeaturesJSON()
+	if err == nil {
+		_, err = os.Stdout.Write(out)
+	}
 	return wrap("features", "", err)
 }

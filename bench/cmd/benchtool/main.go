@@ -123,9 +123,12 @@ var floorArgv = []string{"/usr/bin/unshare", "--user", "--map-root-user", "--mou
 func (c *contender) fail(what string, err error) {
 	msg := fmt.Sprintf("%s: %v", what, err)
 	fmt.Fprintln(c.log, "FAIL", msg)
-	if len(c.errMsgs) < 3 {
-		c.errMsgs = append(c.errMsgs, msg)
+	for _, m := range c.errMsgs {
+		if strings.HasPrefix(m, what+":") {
+			return // one example per kind of operation
+		}
 	}
+	c.errMsgs = append(c.errMsgs, msg)
 }
 
 type result struct {
@@ -405,7 +408,7 @@ func benchMain(args []string) error {
 		sectionRSS(w, &cfg, all, runtimes, byName)
 	}
 	sectionSeqConc(w, &cfg, all, live)
-	sectionNotes(w, all)
+	sectionNotes(w, all, filepath.Dir(filepath.Clean(*state)))
 
 	if !*quiet {
 		os.Stdout.Write(w.Bytes())
@@ -432,7 +435,7 @@ func rotate(live []*contender, i int) []*contender {
 
 func skipRow(c *contender, cols int) string {
 	row := "| " + c.name + " | " + c.skip
-	for i := 1; i < cols; i++ {
+	for i := 2; i < cols; i++ {
 		row += " | —"
 	}
 	return row + " |\n"
@@ -510,7 +513,7 @@ func cycle(c *contender, id string, timeBin string) (d map[string]time.Duration,
 		if timeBin == "" {
 			return run(c, argv, capture)
 		}
-		tf := filepath.Join(c.root, "time.out")
+		tf := c.root + ".time"
 		r := run(c, append([]string{timeBin, "-f", "%M", "-o", tf}, argv...), capture)
 		if b, err := os.ReadFile(tf); err == nil {
 			rss[verb] = lastInt(b)
@@ -820,7 +823,11 @@ func sectionSeqConc(w io.Writer, cfg *benchCfg, all, live []*contender) {
 			cr.fails += nf
 			if !c.isFloor() {
 				if ents, err := os.ReadDir(c.root); err == nil {
-					cr.leftovers += len(ents)
+					for _, e := range ents {
+						if strings.HasPrefix(e.Name(), fmt.Sprintf("p%d-", round)) {
+							cr.leftovers++
+						}
+					}
 				}
 			}
 		}
@@ -861,10 +868,11 @@ func failCell(n, of int) string {
 	return fmt.Sprintf("0/%d", of)
 }
 
-func sectionNotes(w io.Writer, all []*contender) {
+func sectionNotes(w io.Writer, all []*contender, work string) {
 	var notes []string
 	for _, c := range all {
 		for _, m := range c.errMsgs {
+			m = strings.ReplaceAll(m, work, "$WORK")
 			notes = append(notes, fmt.Sprintf("- %s failure: %s", c.name, oneLine(m)))
 		}
 		if c.strays > 0 {
