@@ -141,9 +141,10 @@ func CheckVersion(v string) error {
 	return nil
 }
 
+// json.SyntaxError.Offset counts the offending byte, hence off-1.
 func position(raw []byte, off int64) (line, col int) {
 	line, col = 1, 1
-	for i := int64(0); i < off && i < int64(len(raw)); i++ {
+	for i := int64(0); i < off-1 && i < int64(len(raw)); i++ {
 		if raw[i] == '\n' {
 			line++
 			col = 1

@@ -26,8 +26,8 @@ func TestLifecycle(t *testing.T) {
 		cmd := e.Command("create", "--bundle", e.Bundle, "--pid-file", pidFile, "c1")
 		pr, pw, _ := os.Pipe()
 		cmd.Stdin = pr
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("create: %v: %s", err, out)
+		if r := e.Exec(cmd); r.Code != 0 {
+			t.Fatalf("create: %s", r)
 		}
 		pr.Close()
 		pid := ReadPidFile(t, pidFile)
@@ -102,10 +102,12 @@ func startReady(t *testing.T, e *Env, id, script string) (pid int) {
 	cmd := e.Command("create", "--pid-file", pidFile, id)
 	pr, pw, _ := os.Pipe()
 	cmd.Stdout = pw
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	// A file: the container inherits create's stderr and keeps it open.
+	stderr := e.tempFile()
+	defer stderr.Close()
+	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("create: %v: %s", err, stderr.String())
+		t.Fatalf("create: %v: %s", err, readAll(t, stderr))
 	}
 	pw.Close()
 	pid = ReadPidFile(t, pidFile)
@@ -188,6 +190,7 @@ func TestProcessConfig(t *testing.T) {
 		e := NewEnv(t, a, "sh", "-c", `echo "$GREETING|$(pwd)|$(id -u):$(id -g)|$(id -G)|$0|$1"`, "arg0", "arg1")
 		e.Spec.Process.Env = append(e.Spec.Process.Env, "GREETING=hello world")
 		e.Spec.Process.Cwd = "/tmp"
+		e.WriteSpec()
 		r := e.MustUrun("run", "p1")
 		if got, want := r.Stdout, "hello world|/tmp|0:0|0|arg0|arg1\n"; got != want {
 			t.Errorf("as root: got %q, want %q", got, want)
@@ -303,7 +306,7 @@ func TestBadInput(t *testing.T) {
 			{"start unknown", "", []string{"start", "nope"}, `urun start nope: container "nope" does not exist`},
 			{"delete unknown", "", []string{"delete", "nope"}, `urun delete nope: container "nope" does not exist`},
 			{"kill unknown", "", []string{"kill", "nope"}, `urun kill nope: container "nope" does not exist`},
-			{"terminal", "terminal", []string{"create", "x7"}, "urun create x7: config.json: process.terminal: true needs a terminal"},
+			{"terminal", "terminal", []string{"create", "x7"}, "urun create x7: config.json: process.terminal: true needs a pseudo-terminal, which urun does not support yet"},
 			{"namespace path", "nspath", []string{"create", "x8"}, "urun create x8: config.json: linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
 			{"console socket", "", []string{"create", "--console-socket", "/tmp/s", "x9"}, "urun create x9: --console-socket /tmp/s: terminals are not supported yet"},
 		}

@@ -250,18 +250,44 @@ func (e *Env) Urun(args ...string) Result {
 // UrunIn runs urun with stdin.
 func (e *Env) UrunIn(stdin io.Reader, args ...string) Result {
 	cmd := e.Command(args...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
+	cmd.Stdin = stdin
+	return e.Exec(cmd)
+}
+
+// Exec runs a prepared command (stdin already set) and collects its output.
+func (e *Env) Exec(cmd *exec.Cmd) Result {
+	// Files, not pipes: a created container inherits create's stdio and
+	// would hold a pipe open, so Run would wait for it to exit.
+	out, errb := e.tempFile(), e.tempFile()
+	defer out.Close()
+	defer errb.Close()
+	cmd.Stdout, cmd.Stderr = out, errb
 	err := cmd.Run()
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
-			e.T.Fatalf("urun %v: %v", args, err)
+			e.T.Fatalf("%v: %v", cmd.Args, err)
 		}
 		code = ee.ExitCode()
 	}
-	return Result{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	return Result{Stdout: readAll(e.T, out), Stderr: readAll(e.T, errb), Code: code}
+}
+
+func (e *Env) tempFile() *os.File {
+	f, err := os.CreateTemp(e.T.TempDir(), "out")
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return f
+}
+
+func readAll(t *testing.T, f *os.File) string {
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // MustUrun runs urun and fails the test on a non-zero exit.
@@ -307,7 +333,8 @@ func (e *Env) AssertClean() {
 }
 
 // initProcesses finds urun placeholders (argv[0] urun-init) owned by uid
-// on the host (nested ones map to the same uid).
+// on the host (nested ones map to the same uid) and re-parented to this
+// test binary (a subreaper), so other runs on the machine do not count.
 func initProcesses(uid int) []int {
 	var pids []int
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
@@ -317,7 +344,7 @@ func initProcesses(uid int) []int {
 			continue
 		}
 		var st syscall.Stat_t
-		if syscall.Stat(d, &st) == nil && int(st.Uid) == uid {
+		if syscall.Stat(d, &st) == nil && int(st.Uid) == uid && ppid(d) == os.Getpid() {
 			pid, _ := strconv.Atoi(filepath.Base(d))
 			pids = append(pids, pid)
 		}
@@ -366,4 +393,18 @@ func ForEach(t *testing.T, f func(t *testing.T, a *Account)) {
 		a := a
 		t.Run(a.Name, func(t *testing.T) { f(t, a) })
 	}
+}
+
+func ppid(procDir string) int {
+	data, err := os.ReadFile(procDir + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return -1
 }
