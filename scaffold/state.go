@@ -54,6 +54,9 @@ func (s *State) LiveStatus() string {
 	if s.Pid <= 0 || !Alive(s.Pid, s.StartTime) {
 		return Stopped
 	}
+	if s.Status == Creating {
+		return Creating // pid is the waiting `urun create` itself
+	}
 	if s.Started {
 		return Running
 	}
@@ -268,6 +271,14 @@ func (c *Container) Remove() error {
 	c.Close()
 	return err
 }
+
+// Unlock releases the lock but keeps the directory open, so readers can
+// inspect a container whose creator waits (URUN_HANG=create) and Relock can
+// take it back.
+func (c *Container) Unlock() { unix.Flock(c.fd, unix.LOCK_UN) }
+
+// Relock takes the exclusive lock again after Unlock.
+func (c *Container) Relock() error { return unix.Flock(c.fd, unix.LOCK_EX) }
 
 // Close releases the lock.
 func (c *Container) Close() {

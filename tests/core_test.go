@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -439,6 +440,39 @@ func TestHang(t *testing.T) {
 	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() {
 		t.Errorf("urun ended by itself: %v", cmd.ProcessState)
 	}
+}
+
+// TestHangCreate: URUN_HANG=create reserves the container and hangs with
+// its state inspectable; SIGTERM ends it and leaves nothing behind.
+func TestHangCreate(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		cmd := e.Command("create", "h1")
+		cmd.Env = append(cmd.Env, "URUN_HANG=create")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(stderr)
+		line, _ := br.ReadString('\n')
+		if !strings.Contains(line, "URUN_HANG=create: urun create is hanging after validating the bundle") {
+			t.Fatalf("hang message: %q", line)
+		}
+		st := e.State("h1")
+		if st.Status != "creating" || st.Bundle != e.Bundle {
+			t.Errorf("state while hanging: %+v", st)
+		}
+		if r := e.Urun("create", "h1"); r.Code == 0 || !strings.Contains(r.Stderr, `urun create h1: container "h1" already exists`) {
+			t.Errorf("second create while hanging: %s", r)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		rest, _ := io.ReadAll(br)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(rest), "urun create h1: URUN_HANG=create: stopped by terminated while hanging") {
+			t.Errorf("after SIGTERM: exit %d, stderr %q", code, rest)
+		}
+		e.AssertClean()
+	})
 }
 
 func TestSpecRunsAsIs(t *testing.T) {

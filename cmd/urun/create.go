@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -29,7 +30,7 @@ type createCmd struct {
 func (c *createCmd) Run(g *Globals) error {
 	_, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
-		preserveFDs: c.PreserveFds, park: true,
+		preserveFDs: c.PreserveFds, park: true, hang: os.Getenv("URUN_HANG") == "create",
 	})
 	return wrap("create", c.ID, err)
 }
@@ -38,6 +39,7 @@ type createOpts struct {
 	id, bundle, pidFile, consoleSocket string
 	preserveFDs                        int
 	park                               bool // create: wait for start; run: exec on Release
+	hang                               bool // URUN_HANG=create
 }
 
 // created is a set-up container whose process waits to be released.
@@ -93,6 +95,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			c.Close()
 		}
 	}()
+	if o.hang {
+		if err = hangCreating(c, b.Dir, o.id); err != nil {
+			return nil, err
+		}
+	}
 	var listen *os.File
 	if o.park {
 		if listen, err = listenStart(c); err != nil {
@@ -145,3 +152,34 @@ func listenStart(c *scaffold.Container) (*os.File, error) {
 }
 
 var errStopped = errors.New("container is stopped")
+
+// hangCreating implements URUN_HANG=create. It hangs after validating the
+// config and reserving the container, so a person can inspect the bundle
+// and `urun state ID` (status "creating", pid = this urun) mid-build. A
+// SIGTERM, SIGINT or SIGHUP ends it and removes the reservation, so killing
+// the hung create leaves nothing behind.
+func hangCreating(c *scaffold.Container, bundle, id string) error {
+	self := os.Getpid()
+	start, _, err := scaffold.ProcStart(self)
+	if err != nil {
+		return err
+	}
+	st := &scaffold.State{
+		State:     specs.State{Version: specs.Version, ID: id, Status: scaffold.Creating, Pid: self, Bundle: bundle},
+		StartTime: start, Created: time.Now().UTC(), Owner: os.Geteuid(),
+	}
+	if err := c.Save(st); err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	defer signal.Stop(sigs)
+	c.Unlock()
+	ulog.L.Warn().Int("pid", self).Strs("args", os.Args).
+		Msgf("URUN_HANG=create: urun create is hanging after validating the bundle and reserving the container (urun state %s shows it); kill pid %d to continue", id, self)
+	sig := <-sigs
+	if err := c.Relock(); err != nil {
+		return err
+	}
+	return fmt.Errorf("URUN_HANG=create: stopped by %v while hanging", sig)
+}

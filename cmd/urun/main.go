@@ -132,8 +132,11 @@ func realMain(args []string) int {
 
 // hangIfAsked implements URUN_HANG=<verb>: log, then sleep until killed, so
 // a person can inspect the bundle and state mid-build.
+//
+// create hangs later, in createContainer, once the container is reserved:
+// its state is what a person debugging a build wants to look at.
 func hangIfAsked(verb string) {
-	if os.Getenv("URUN_HANG") != verb {
+	if os.Getenv("URUN_HANG") != verb || verb == "create" {
 		return
 	}
 	ulog.L.Warn().Int("pid", os.Getpid()).Strs("args", os.Args).
