@@ -11,6 +11,7 @@ import (
 
 	"urun/mount"
 	"urun/proc"
+	"urun/ulog"
 )
 
 // InitMain is the placeholder: the re-executed urun inside the new user and
@@ -39,6 +40,7 @@ func InitMain() {
 	if err := readMsg(sync, &ic); err != nil {
 		os.Exit(1) // the parent is gone; nobody to tell
 	}
+	ulog.Trace("init: config received")
 	var spec specs.Spec
 	if err := json.Unmarshal(ic.Config, &spec); err != nil {
 		fail(sync, fmt.Errorf("config.json: %w", err))
@@ -59,6 +61,7 @@ func InitMain() {
 	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
 		os.Exit(1) // create's caller went away without starting us
 	}
+	ulog.Trace("init: exec")
 	err = unix.Exec(path, spec.Process.Args, spec.Process.Env)
 	conn.Write([]byte(fmt.Sprintf("exec %s: %v", path, err)))
 	os.Exit(127)
@@ -91,6 +94,7 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
 		if err := s.fn(); err != nil {
 			return "", err
 		}
+		ulog.Trace("init: " + s.name)
 	}
 	return proc.LookPath(p)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+	"urun/ulog"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -105,10 +106,15 @@ func Spawn(o SpawnOpts) (*Placeholder, error) {
 		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GID)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = o.Mapping.Setgroups
 	}
+	if ulog.TraceOn() {
+		cmd.Env = []string{ulog.TraceEnv + "=1", "GODEBUG=inittrace=1"}
+	}
+	ulog.Trace("spawn")
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
 	}
+	ulog.Trace("spawned")
 	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent}
 	if err := p.handshake(o); err != nil {
 		p.Kill()

@@ -64,6 +64,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ulog.Trace("config loaded")
 	ignored, err := config.Check(b.Spec, config.Options{ConsoleSocket: o.consoleSocket != ""})
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
@@ -71,6 +72,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	for _, n := range ignored {
 		ulog.L.Debug().Str("field", n.Path).Msgf("ignored: %s", n.Reason)
 	}
+	ulog.Trace("config checked")
 	m, err := userns.Choose(b.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
@@ -80,6 +82,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err := m.CheckUser(b.Spec.Process.User); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
+	ulog.Trace("mapping chosen")
 	store, err := scaffold.OpenStore(g.Root)
 	if err != nil {
 		return nil, err
@@ -111,6 +114,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ulog.Trace("placeholder ready")
 	for _, n := range ph.Notes {
 		ulog.L.Debug().Msg(n)
 	}
@@ -130,6 +134,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if o.park {
 		ph.Detach()
 	}
+	ulog.Trace("state saved")
 	return &created{ph: ph, store: store}, nil
 }
 

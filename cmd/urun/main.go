@@ -83,6 +83,7 @@ type exitCode int
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 func main() {
+	ulog.Trace("main")
 	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
 		scaffold.InitMain()
 	}
@@ -101,6 +102,7 @@ func realMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "urun:", err)
 		return 1
 	}
+	ulog.Trace("cli model built")
 	ctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "urun: %v (see urun --help)\n", err)
@@ -112,12 +114,14 @@ func realMain(args []string) int {
 		return 1
 	}
 	defer closer.Close()
+	ulog.Trace("cli parsed")
 	verb := ctx.Selected().Name
 	hangIfAsked(verb)
 	if c.SystemdCgroup {
 		ulog.L.Debug().Msg("--systemd-cgroup ignored: urun manages no cgroups")
 	}
 	err = ctx.Run(&c.Globals)
+	ulog.Trace("verb done")
 	var code exitCode
 	switch {
 	case err == nil:
