@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"urun/scaffold"
