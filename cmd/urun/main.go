@@ -58,7 +58,14 @@ type cli struct {
 type rootlessFlag string
 
 func (r *rootlessFlag) Decode(ctx *kong.DecodeContext) error {
-	if ctx.Scan.Peek().Type != kong.FlagValueToken {
+	next := ctx.Scan.Peek()
+	if next.Type != kong.FlagValueToken {
+		// runc's flag library also takes the value as the next word.
+		if v, ok := next.Value.(string); ok && next.IsValue() && (v == "true" || v == "false" || v == "auto") {
+			ctx.Scan.Pop()
+			*r = rootlessFlag(v)
+			return nil
+		}
 		*r = "true"
 		return nil
 	}
@@ -72,7 +79,7 @@ func (r *rootlessFlag) Decode(ctx *kong.DecodeContext) error {
 		*r = rootlessFlag(v)
 		return nil
 	}
-	return fmt.Errorf("--rootless: %q is not true, false or auto", v)
+	return fmt.Errorf("%q is not true, false or auto", v)
 }
 
 func (*rootlessFlag) IsBool() bool { return true }
@@ -92,12 +99,7 @@ func main() {
 
 func realMain(args []string) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("urun"),
-		kong.Description("A rootless OCI container runtime for unprivileged builds (user and mount namespaces only)."),
-		kong.Vars{"version": versionString()},
-		kong.Exit(func(code int) { os.Exit(code) }),
-	)
+	parser, err := newParser(&c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "urun:", err)
 		return 1
@@ -148,6 +150,15 @@ func hangIfAsked(verb string) {
 	for {
 		unix.Pause()
 	}
+}
+
+func newParser(c *cli) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("urun"),
+		kong.Description("A rootless OCI container runtime for unprivileged builds (user and mount namespaces only)."),
+		kong.Vars{"version": versionString()},
+		kong.Exit(func(code int) { os.Exit(code) }),
+	)
 }
 
 func versionString() string {
