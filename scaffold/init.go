@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -60,6 +61,9 @@ func InitMain() {
 	var b [1]byte
 	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
 		os.Exit(1) // create's caller went away without starting us
+	}
+	if ic.ActivationFDs > 0 {
+		spec.Process.Env = activationEnv(spec.Process.Env, ic.ActivationFDs)
 	}
 	ulog.Trace("init: exec")
 	err = unix.Exec(path, spec.Process.Args, spec.Process.Env)
@@ -157,4 +161,16 @@ func decodeSetup(raw []byte) (*specs.Spec, error) {
 			RootfsPropagation: c.Linux.RootfsPropagation}
 	}
 	return spec, nil
+}
+
+// activationEnv passes systemd socket activation on: this process keeps its
+// PID through exec (no PID namespace), so LISTEN_PID is simply ours.
+func activationEnv(env []string, n int) []string {
+	out := make([]string, 0, len(env)+2)
+	for _, e := range env {
+		if !strings.HasPrefix(e, "LISTEN_FDS=") && !strings.HasPrefix(e, "LISTEN_PID=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 }

@@ -33,6 +33,8 @@ type initConfig struct {
 	Park      bool                   `json:"park"`     // wait for `start` on ListenFD
 	ListenFD  int                    `json:"listenFD"` // -1 in run mode
 	FirstFD   int                    `json:"firstFD"`  // fds from here on are not the container's
+	// ActivationFDs > 0: set LISTEN_FDS and LISTEN_PID for the container.
+	ActivationFDs int `json:"activationFDs,omitempty"`
 }
 
 // reply is the placeholder's answer once set up (or failed).
@@ -47,6 +49,9 @@ type SpawnOpts struct {
 	Mapping     *userns.Mapping
 	Listen      *os.File // create: the start socket; nil for run
 	PreserveFDs int
+	// ActivationFDs are systemd socket-activation fds (LISTEN_FDS) given to
+	// urun; they go to the container as fds 3.., before the preserved ones.
+	ActivationFDs int
 }
 
 // Placeholder is the parent's handle on the spawned container process.
@@ -70,11 +75,15 @@ func Spawn(o SpawnOpts) (*Placeholder, error) {
 	child := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer child.Close()
 
-	extra := make([]*os.File, 0, o.PreserveFDs+2)
-	for i := 0; i < o.PreserveFDs; i++ {
+	passed := o.ActivationFDs + o.PreserveFDs
+	extra := make([]*os.File, 0, passed+2)
+	for i := 0; i < passed; i++ {
 		fd := 3 + i
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 			parent.Close()
+			if i < o.ActivationFDs {
+				return nil, fmt.Errorf("LISTEN_FDS=%d: fd %d is not open", o.ActivationFDs, fd)
+			}
 			return nil, fmt.Errorf("--preserve-fds: fd %d is not open", fd)
 		}
 		extra = append(extra, os.NewFile(uintptr(fd), "preserved"))
@@ -137,13 +146,14 @@ func (p *Placeholder) handshake(o SpawnOpts) error {
 			return fmt.Errorf("placeholder: %w", err)
 		}
 	}
+	passed := o.ActivationFDs + o.PreserveFDs
 	ic := initConfig{
 		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
-		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + o.PreserveFDs,
+		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
 	}
 	if o.Listen != nil {
-		ic.ListenFD = 3 + o.PreserveFDs + 1
+		ic.ListenFD = 3 + passed + 1
 	}
 	if err := writeMsg(p.sync, ic); err != nil {
 		return fmt.Errorf("placeholder: send config: %w", err)

@@ -257,6 +257,36 @@ func TestOnlyStdioReachesContainer(t *testing.T) {
 	})
 }
 
+// TestSocketActivation: LISTEN_FDS/LISTEN_PID naming urun pass that many
+// fds (before --preserve-fds ones) and point LISTEN_PID at the container
+// process; with LISTEN_PID naming another process nothing passes.
+func TestSocketActivation(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", `echo "$LISTEN_FDS $(test "$LISTEN_PID" = "$$" && echo pid-ok) $(cd /proc/self/fd && echo *)"`)
+		for _, tc := range []struct {
+			pid, want string
+		}{{"$$", "2 pid-ok 0 1 2 3 4 5 6\n"}, {"1", "  0 1 2 3 4\n"}} {
+			cmd := e.Command("run", "--preserve-fds", "1", "sa1")
+			// sh execs urun (unshare too, for nested), so $$ is urun's PID.
+			cmd.Args = append([]string{"sh", "-c", `LISTEN_FDS=2 LISTEN_PID=` + tc.pid + ` exec "$0" "$@"`}, cmd.Args...)
+			cmd.Path = "/bin/sh"
+			var files []*os.File
+			for i := 0; i < 3; i++ {
+				f, _ := os.Open("/dev/null")
+				defer f.Close()
+				files = append(files, f)
+			}
+			cmd.ExtraFiles = files
+			r := e.Exec(cmd)
+			// LISTEN_PID=1 is not urun: only --preserve-fds 1 passes fd 3
+			// (4 is the shell's glob).
+			if r.Code != 0 || r.Stdout != tc.want {
+				t.Errorf("LISTEN_PID=%s: got %q, want %q: %s", tc.pid, r.Stdout, tc.want, r)
+			}
+		}
+	})
+}
+
 // TestMountSymlinkStaysInRootfs: a destination through a symlink that
 // points at /etc lands in the rootfs's /etc, never the host's.
 func TestMountSymlinkStaysInRootfs(t *testing.T) {

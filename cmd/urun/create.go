@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -110,7 +111,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 		defer listen.Close()
 	}
-	ph, err := scaffold.Spawn(scaffold.SpawnOpts{Bundle: b, Mapping: m, Listen: listen, PreserveFDs: o.preserveFDs})
+	ph, err := scaffold.Spawn(scaffold.SpawnOpts{Bundle: b, Mapping: m, Listen: listen,
+		PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs()})
 	if err != nil {
 		return nil, err
 	}
@@ -187,4 +189,19 @@ func hangCreating(c *scaffold.Container, bundle, id string) error {
 		return err
 	}
 	return fmt.Errorf("URUN_HANG=create: stopped by %v while hanging", sig)
+}
+
+// activationFDs is the number of systemd socket-activation fds urun was
+// given (LISTEN_FDS, honoured only when LISTEN_PID names this process, as
+// sd_listen_fds does). The container gets them as fds 3.., as with runc.
+func activationFDs() int {
+	pid, err := strconv.Atoi(os.Getenv("LISTEN_PID"))
+	if err != nil || pid != os.Getpid() {
+		return 0
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
