@@ -21,36 +21,38 @@ type Options struct {
 }
 
 type flagOpt struct {
-	flag uintptr
-	attr uint64
+	flag  uintptr
+	attr  uint64
+	clear bool // "rw", "suid"...: undo an earlier option; the last one wins, as with mount(8)
 }
 
 // flagOptions are the options that map to mount flags. "rw", "suid", "dev",
-// "exec", "atime"... are accepted as the defaults they are.
+// "exec", "atime"... clear what an earlier option set and are otherwise the
+// defaults they are.
 var flagOptions = map[string]flagOpt{
-	"ro":            {unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
-	"nosuid":        {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-	"nodev":         {unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
-	"noexec":        {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-	"noatime":       {unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
-	"nodiratime":    {unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
-	"relatime":      {unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME},
-	"strictatime":   {unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
-	"sync":          {unix.MS_SYNCHRONOUS, 0},
-	"dirsync":       {unix.MS_DIRSYNC, 0},
-	"mand":          {unix.MS_MANDLOCK, 0},
-	"rw":            {0, 0},
-	"suid":          {0, 0},
-	"dev":           {0, 0},
-	"exec":          {0, 0},
-	"atime":         {0, 0},
-	"diratime":      {0, 0},
-	"async":         {0, 0},
-	"nomand":        {0, 0},
-	"defaults":      {0, 0},
-	"norelatime":    {0, 0},
-	"nostrictatime": {0, 0},
-	"loud":          {0, 0},
+	"ro":            {unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY, false},
+	"nosuid":        {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID, false},
+	"nodev":         {unix.MS_NODEV, unix.MOUNT_ATTR_NODEV, false},
+	"noexec":        {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC, false},
+	"noatime":       {unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, false},
+	"nodiratime":    {unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME, false},
+	"relatime":      {unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME, false},
+	"strictatime":   {unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME, false},
+	"sync":          {unix.MS_SYNCHRONOUS, 0, false},
+	"dirsync":       {unix.MS_DIRSYNC, 0, false},
+	"mand":          {unix.MS_MANDLOCK, 0, false},
+	"rw":            {unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY, true},
+	"suid":          {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID, true},
+	"dev":           {unix.MS_NODEV, unix.MOUNT_ATTR_NODEV, true},
+	"exec":          {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC, true},
+	"atime":         {unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, true},
+	"diratime":      {unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME, true},
+	"async":         {unix.MS_SYNCHRONOUS, 0, true},
+	"nomand":        {unix.MS_MANDLOCK, 0, true},
+	"defaults":      {0, 0, false},
+	"norelatime":    {unix.MS_RELATIME, 0, true},
+	"nostrictatime": {unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME, true},
+	"loud":          {0, 0, false},
 }
 
 var propagationOptions = map[string]uintptr{
@@ -95,8 +97,13 @@ func ParseOptions(opts []string) (Options, error) {
 			continue
 		}
 		if f, ok := flagOptions[opt]; ok {
-			o.Flags |= f.flag
-			o.Attr |= f.attr
+			if f.clear {
+				o.Flags &^= f.flag
+				o.Attr &^= f.attr
+			} else {
+				o.Flags |= f.flag
+				o.Attr |= f.attr
+			}
 			continue
 		}
 		if p, ok := propagationOptions[opt]; ok {

@@ -98,6 +98,8 @@ func ValidateID(id string) error {
 	switch {
 	case id == "":
 		return errors.New("container ID: empty")
+	case id == ".":
+		return errors.New(`container ID ".": not a name`)
 	case len(id) > MaxIDLen:
 		return fmt.Errorf("container ID: longer than %d bytes", MaxIDLen)
 	case id == "." || id == ".." || strings.Contains(id, ".."):
@@ -317,6 +319,7 @@ func (s *Store) List() ([]*State, error) {
 func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := fmt.Sprintf("%s.tmp%d", path, os.Getpid())
 	if err := os.WriteFile(tmp, data, mode); err != nil {
+		os.Remove(tmp) // a partial write (ENOSPC) must not stay behind
 		return fmt.Errorf("write %s: %w", tmp, unwrap(err))
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -29,7 +29,7 @@ func TestValidateID(t *testing.T) {
 		{strings.Repeat("a", MaxIDLen), ""},
 		{"", "container ID: empty"},
 		{strings.Repeat("a", MaxIDLen+1), "container ID: longer than 1024 bytes"},
-		{".", `container ID ".": must not contain ".."`},
+		{".", `container ID ".": not a name`},
 		{"..", `container ID "..": must not contain ".."`},
 		{"a..b", `container ID "a..b": must not contain ".."`},
 		{"../etc", `container ID "../etc": must not contain ".."`},

@@ -38,7 +38,7 @@ func formatText(p []byte) []byte {
 		var v []byte
 		if s, ok := ev[k].(string); ok {
 			v = []byte(s)
-			if bytes.ContainsAny(v, " \t\"=") {
+			if bytes.ContainsAny(v, " \t\"=\n\r") {
 				v = []byte(strconv.Quote(s))
 			}
 		} else {
