@@ -241,9 +241,12 @@ func bindAt(src, target string, recursive bool, o Options) error {
 		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	if o.Attr != 0 || o.Propagation != 0 {
+	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
+	// clearing the whole atime field, so look at the MS_ flags instead.
+	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
+	if o.Attr != 0 || o.Propagation != 0 || atime {
 		attr := &unix.MountAttr{Attr_set: o.Attr}
-		if o.Attr&unix.MOUNT_ATTR__ATIME != 0 {
+		if atime {
 			attr.Attr_clr = unix.MOUNT_ATTR__ATIME
 		}
 		if o.Propagation != 0 {
@@ -254,7 +257,11 @@ func bindAt(src, target string, recursive bool, o Options) error {
 			setFlags |= unix.AT_RECURSIVE
 		}
 		if err := unix.MountSetattr(fd, "", uint(setFlags), attr); err != nil {
-			return fmt.Errorf("set mount attributes on bind of %s: %w", src, err)
+			hint := ""
+			if err == unix.EPERM {
+				hint = " (the host mount's flags are locked in a user namespace: its atime mode cannot change and ro, nosuid, nodev, noexec cannot be cleared)"
+			}
+			return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
 		}
 	}
 	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
