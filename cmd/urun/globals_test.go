@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestGlobals(t *testing.T) {
 		{[]string{"--log-format", "xml", "state", "x"}, "", "--log-format"},
 	} {
 		var c cli
-		p, err := newParser(&c)
+		p, err := newParser(&c, tc.args)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,6 +38,62 @@ func TestGlobals(t *testing.T) {
 			t.Errorf("%v: --rootless = %q, want %q", tc.args, c.Rootless, tc.rootless)
 		case c.State.ID != "x":
 			t.Errorf("%v: state ID %q, want x", tc.args, c.State.ID)
+		}
+	}
+}
+
+// TestOneVerbModel: registering only the verb verbIn finds parses every
+// command line exactly as the full model does.
+func TestOneVerbModel(t *testing.T) {
+	for _, args := range [][]string{
+		{"create", "--bundle", "/b", "--pid-file", "/p", "--console-socket", "/s", "--no-new-keyring", "--preserve-fds", "2", "c1"},
+		{"--root", "/r", "--log", "/l", "--log-format", "json", "start", "c1"},
+		{"--root=/r", "--rootless", "true", "state", "c1"},
+		{"--rootless", "kill", "--all", "c1", "KILL"},
+		{"--criu", "/usr/sbin/criu", "--systemd-cgroup", "delete", "--force", "c1"},
+		{"--debug", "run", "--bundle", "/b", "--detach", "--keep", "c1"},
+		{"list", "--format", "json", "--quiet"},
+		{"spec", "--rootless", "--bundle", "/b"},
+		{"features"},
+		{"--log", "run", "state", "c1"}, // "run" is --log's value
+	} {
+		only := verbIn(args)
+		if only == "" {
+			t.Errorf("%v: no verb found", args)
+			continue
+		}
+		var one, all cli
+		p1, err := newParser(&one, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := buildParser(&all, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx1, err1 := p1.Parse(args)
+		ctx2, err2 := p2.Parse(args)
+		if (err1 == nil) != (err2 == nil) {
+			t.Errorf("%v: one-verb error %v, full-model error %v", args, err1, err2)
+			continue
+		}
+		if err1 == nil && ctx1.Selected().Name != ctx2.Selected().Name {
+			t.Errorf("%v: selected %q vs %q", args, ctx1.Selected().Name, ctx2.Selected().Name)
+		}
+		// The full model also fills in the defaults of the verbs not
+		// called; compare what the called verb sees.
+		if !reflect.DeepEqual(one.Globals, all.Globals) {
+			t.Errorf("%v: globals %+v vs %+v", args, one.Globals, all.Globals)
+		}
+		for _, v := range verbs {
+			if v.name == only && !reflect.DeepEqual(v.target(&one), v.target(&all)) {
+				t.Errorf("%v: one-verb parse %+v, full-model parse %+v", args, v.target(&one), v.target(&all))
+			}
+		}
+	}
+	for _, args := range [][]string{{}, {"--help"}, {"crate", "x"}, {"--", "run"}, {"--root", "/r"}} {
+		if v := verbIn(args); v != "" {
+			t.Errorf("%v: verb %q, want none (full model)", args, v)
 		}
 	}
 }
