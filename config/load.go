@@ -26,6 +26,19 @@ type Bundle struct {
 // Load reads DIR/config.json and checks what must hold before anything is
 // created: JSON syntax, ociVersion, root.path, process.args.
 func Load(dir string) (*Bundle, error) {
+	b, err := Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Decode(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Read is Load's cheap first half: the bundle directory and the bytes of
+// its config.json, not yet decoded.
+func Read(dir string) (*Bundle, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %q: %w", dir, err)
@@ -42,15 +55,29 @@ func Load(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	spec, err := Parse(raw)
+	return &Bundle{Dir: abs, Raw: raw}, nil
+}
+
+// Decode is Load's second half: it parses Raw into Spec and checks it.
+func (b *Bundle) Decode() error {
+	path := filepath.Join(b.Dir, "config.json")
+	spec, err := Parse(b.Raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	b := &Bundle{Dir: abs, Spec: spec, Raw: raw}
+	b.Spec = spec
 	if err := b.checkRoot(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return b, nil
+	return nil
+}
+
+// MayMapIDs reports whether config.json might set linux.uidMappings or
+// gidMappings, judged from its bytes before decoding. A false "true" only
+// costs speed (create waits for the decode before starting the
+// placeholder); a "false" is re-checked after decoding.
+func (b *Bundle) MayMapIDs() bool {
+	return bytes.Contains(bytes.ToLower(b.Raw), []byte("mappings"))
 }
 
 // Parse decodes config.json, reporting syntax errors with line and column.

@@ -45,7 +45,7 @@ type reply struct {
 
 // SpawnOpts describes one placeholder.
 type SpawnOpts struct {
-	Bundle      *config.Bundle
+	Bundle      *config.Bundle // Spawn only; Start leaves it to Setup
 	Mapping     *userns.Mapping
 	Listen      *os.File // create: the start socket; nil for run
 	PreserveFDs int
@@ -61,12 +61,28 @@ type Placeholder struct {
 	StartTime uint64
 	Notes     []string
 	sync      *os.File
+	opts      SpawnOpts
 }
 
 // Spawn re-executes urun into a new user and mount namespace, maps its IDs,
 // sends it the config and waits until it reports that the container is set
 // up and parked. On error no process is left behind.
 func Spawn(o SpawnOpts) (*Placeholder, error) {
+	p, err := Start(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Setup(o.Bundle); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start is Spawn's first half: the placeholder is cloned into its
+// namespaces and mapped, and starts up (Go runtime, package init) while
+// the caller decodes and checks config.json; Setup hands it the bundle.
+// On error no process is left behind.
+func Start(o SpawnOpts) (*Placeholder, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -124,15 +140,17 @@ func Spawn(o SpawnOpts) (*Placeholder, error) {
 		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
 	}
 	ulog.Trace("spawned")
-	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent}
-	if err := p.handshake(o); err != nil {
+	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o}
+	if err := p.mapIDs(); err != nil {
 		p.Kill()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Placeholder) handshake(o SpawnOpts) error {
+// mapIDs records the start time and runs newuidmap/newgidmap if needed.
+func (p *Placeholder) mapIDs() error {
+	o := p.opts
 	st, _, err := ProcStart(p.Pid)
 	if err != nil {
 		return fmt.Errorf("placeholder %d: %w", p.Pid, err)
@@ -146,6 +164,22 @@ func (p *Placeholder) handshake(o SpawnOpts) error {
 			return fmt.Errorf("placeholder: %w", err)
 		}
 	}
+	return nil
+}
+
+// Setup sends the bundle and waits until the placeholder reports the
+// container set up (and, for create, parked). On error it kills it.
+func (p *Placeholder) Setup(b *config.Bundle) error {
+	if err := p.setup(b); err != nil {
+		p.Kill()
+		return err
+	}
+	return nil
+}
+
+func (p *Placeholder) setup(b *config.Bundle) error {
+	o := p.opts
+	o.Bundle = b
 	passed := o.ActivationFDs + o.PreserveFDs
 	ic := initConfig{
 		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
@@ -194,10 +228,12 @@ func (p *Placeholder) Detach() {
 }
 
 // Kill ends and reaps the placeholder.
+// It may be called more than once.
 func (p *Placeholder) Kill() {
 	if p.Cmd.Process != nil {
 		p.Cmd.Process.Kill()
 		p.Cmd.Wait()
+		p.Cmd.Process = nil
 	}
 	p.sync.Close()
 }

@@ -40,11 +40,11 @@ type Mapping struct {
 // Choose picks the mapping: the config's mappings when the available IDs
 // cover them, else the widest the account can have.
 func Choose(spec *specs.Spec) (*Mapping, error) {
-	m, err := available()
+	m, err := Available()
 	if err != nil {
 		return nil, err
 	}
-	if spec.Linux != nil && (len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0) {
+	if ConfigMaps(spec) {
 		if err := m.useConfig(spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
 			return nil, err
 		}
@@ -52,7 +52,14 @@ func Choose(spec *specs.Spec) (*Mapping, error) {
 	return m, nil
 }
 
-func available() (*Mapping, error) {
+// ConfigMaps reports whether the config asks for its own ID mappings.
+func ConfigMaps(spec *specs.Spec) bool {
+	return spec.Linux != nil && (len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0)
+}
+
+// Available is the mapping the caller's situation allows, before any
+// linux.uidMappings/gidMappings of the config (the order in Choose).
+func Available() (*Mapping, error) {
 	euid, egid := os.Geteuid(), os.Getegid()
 	if euid == 0 {
 		uids, err := readMap("/proc/self/uid_map")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -150,6 +151,9 @@ func main() {
 }
 
 func realMain(args []string) int {
+	if verbIn(args) == "run" && !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
+		startEarlyNotify()
+	}
 	var c cli
 	parser, err := newParser(&c, args)
 	if err != nil {
@@ -168,6 +172,7 @@ func realMain(args []string) int {
 		return 1
 	}
 	defer closer.Close()
+	ulog.Trace("log set up")
 	ulog.Trace("cli parsed")
 	verb := ctx.Selected().Name
 	hangIfAsked(verb)

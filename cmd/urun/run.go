@@ -30,11 +30,12 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 // Run is create + start in the foreground: the container process is our
 // child, so its exit status is exactly the command's.
 func (c *runCmd) Run(g *Globals) error {
-	sigs := make(chan os.Signal, 8)
+	var sigs chan os.Signal
 	if !c.Detach {
-		// Before the process exists, so no signal slips through.
-		signal.Notify(sigs, forwarded...)
+		// Before anything exists, so no signal slips through.
+		sigs = early.wait()
 	}
+	ulog.Trace("signals caught")
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
 		preserveFDs: c.PreserveFds, park: false,
@@ -112,3 +113,34 @@ func exitStatus(err error) error {
 }
 
 var _ = scaffold.Running
+
+// earlyNotify is signal.Notify for run, started before the command line is
+// parsed. The first Notify waits for the runtime to start a thread that
+// owns the signal mask (0.3 to 1 ms here, up to 4 ms seen), so it runs
+// alongside kong instead of after it.
+type earlyNotify struct {
+	sigs  chan os.Signal
+	ready chan struct{}
+}
+
+var early *earlyNotify
+
+// startEarlyNotify is called from main when the verb is run (and not
+// detached); wait falls back to a plain Notify when it was not.
+func startEarlyNotify() {
+	early = &earlyNotify{sigs: make(chan os.Signal, 8), ready: make(chan struct{})}
+	go func() {
+		signal.Notify(early.sigs, forwarded...)
+		close(early.ready)
+	}()
+}
+
+func (e *earlyNotify) wait() chan os.Signal {
+	if e == nil {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, forwarded...)
+		return sigs
+	}
+	<-e.ready
+	return e.sigs
+}
