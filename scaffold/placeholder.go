@@ -132,7 +132,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = o.Mapping.Setgroups
 	}
 	if ulog.TraceOn() {
-		cmd.Env = []string{ulog.TraceEnv + "=1", "GODEBUG=inittrace=1"}
+		cmd.Env = []string{ulog.TraceEnv + "=1"}
 	}
 	ulog.Trace("spawn")
 	if err := cmd.Start(); err != nil {
