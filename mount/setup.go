@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"urun/ulog"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -28,15 +29,17 @@ func Setup(spec *specs.Spec, env Env) error {
 	steps := []struct {
 		name string
 		fn   func() error
+
+		trace string
 	}{
-		{"make mounts private", s.propagation},
-		{"bind rootfs", s.bindRootfs},
-		{"", s.configMounts},
-		{"", s.populateDev},
-		{"pivot_root", s.pivot},
-		{"", s.maskPaths},
-		{"", s.readonlyPaths},
-		{"remount / read-only", s.readonlyRoot},
+		{"make mounts private", s.propagation, "propagation"},
+		{"bind rootfs", s.bindRootfs, "bind rootfs"},
+		{"", s.configMounts, "config mounts"},
+		{"", s.populateDev, "/dev"},
+		{"pivot_root", s.pivot, "pivot_root"},
+		{"", s.maskPaths, "masked paths"},
+		{"", s.readonlyPaths, "readonly paths"},
+		{"remount / read-only", s.readonlyRoot, "readonly root"},
 	}
 	for _, st := range steps {
 		if err := st.fn(); err != nil {
@@ -45,6 +48,7 @@ func Setup(spec *specs.Spec, env Env) error {
 			}
 			return err
 		}
+		ulog.Trace("init: mount: " + st.trace)
 	}
 	return nil
 }
