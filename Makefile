@@ -41,21 +41,10 @@ docs:
 	$(GO) run ./config/internal/gendoc -o unsupported.md
 
 # demo: the default bundle (config from testdata/bundles/busybox, rootfs
-# made from Debian's busybox-static) run with `urun run`. As root it runs as
-# the unprivileged test account urunsub, because rootless is the point.
+# made from Debian's busybox-static) run with `urun run`; as root, as the
+# unprivileged test account urunsub.
 demo: build
-	@[ -x /bin/busybox ] || [ "$$(id -u)" != 0 ] || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static; }
-	sh scripts/mkrootfs.sh build/busybox/rootfs
-	cp testdata/bundles/busybox/config.json build/busybox/config.json
-	@if [ "$$(id -u)" = 0 ]; then \
-		sh scripts/setup-accounts.sh >/dev/null; \
-		chmod 755 build build/busybox bin; \
-		echo "+ runuser -u urunsub -- $(URUN) run --bundle build/busybox demo"; \
-		runuser -u urunsub -- $(abspath $(URUN)) --root /tmp/urun-demo-state run --bundle $(abspath build/busybox) demo-$$$$; \
-	else \
-		echo "+ $(URUN) run --bundle build/busybox demo"; \
-		$(URUN) run --bundle build/busybox demo-$$$$; \
-	fi
+	sh scripts/demo.sh $(URUN)
 
 clean:
 	rm -rf bin build
