@@ -110,8 +110,38 @@ func rawSetgroups(g []uint32) error {
 	return nil
 }
 
+// DropBounding removes from the bounding set every capability that
+// process.capabilities.bounding does not list. It must run before SetUser:
+// PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set, which a switch to
+// a non-zero uid clears.
+func DropBounding(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		return nil
+	}
+	keep := map[capability.Cap]bool{}
+	for _, n := range c.Bounding {
+		if cp, ok := CapByName(n); ok {
+			keep[cp] = true
+		}
+	}
+	last, err := capability.LastCap()
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	for cp := capability.Cap(0); cp <= last; cp++ {
+		if keep[cp] {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(cp), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("process.capabilities.bounding: drop CAP_%s: %w", strings.ToUpper(cp.String()), err)
+		}
+	}
+	return nil
+}
+
 // SetCapabilities applies process.capabilities to this thread. A nil set
-// keeps what the user namespace gave (full for uid 0, none otherwise).
+// keeps what the user namespace gave (full for uid 0, none otherwise). The
+// bounding set was already narrowed by DropBounding.
 func SetCapabilities(c *specs.LinuxCapabilities) error {
 	defer unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0) //nolint:errcheck // best effort
 	if c == nil {
@@ -129,7 +159,7 @@ func SetCapabilities(c *specs.LinuxCapabilities) error {
 		which capability.CapType
 		names []string
 	}{
-		{capability.BOUNDING, c.Bounding}, {capability.EFFECTIVE, c.Effective},
+		{capability.EFFECTIVE, c.Effective},
 		{capability.PERMITTED, c.Permitted}, {capability.INHERITABLE, c.Inheritable},
 		{capability.AMBIENT, c.Ambient},
 	}
@@ -149,7 +179,7 @@ func SetCapabilities(c *specs.LinuxCapabilities) error {
 			caps.Set(s.which, cp)
 		}
 	}
-	if err := caps.Apply(capability.CAPS | capability.BOUNDING | capability.AMBIENT); err != nil {
+	if err := caps.Apply(capability.CAPS | capability.AMBIENT); err != nil {
 		return fmt.Errorf("capabilities: apply: %w", err)
 	}
 	return nil

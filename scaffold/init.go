@@ -88,6 +88,7 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
 				Debug:     func(m string) { *notes = append(*notes, m) },
 			})
 		}},
+		{"drop bounding capabilities", func() error { return proc.DropBounding(p.Capabilities) }},
 		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
 		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},
 		{"set no_new_privs", func() error { return proc.NoNewPrivs(p) }},

@@ -125,6 +125,12 @@ var featureCases = []featureCase{
 			"CapInh:\t0000000000000020", "CapPrm:\t00000000000000a1", "CapEff:\t00000000000000a1",
 			"CapBnd:\t00000000000000a1", "CapAmb:\t0000000000000020", "NoNewPrivs:\t1",
 			"500"}},
+	// A non-root user keeps only the listed bounding set: it is dropped
+	// before the uid switch, while CAP_SETPCAP is still effective. Across
+	// exec a non-root process keeps only its ambient capabilities.
+	{name: "caps-nonroot", rows: []string{"process.capabilities.bounding"},
+		only:   func(a *Account) bool { return a.HasRange || a.Nested },
+		stdout: []string{"1000", "CapPrm:\t0000000000000020", "CapEff:\t0000000000000020", "CapBnd:\t0000000020000420", "CapAmb:\t0000000000000020"}},
 	{name: "additional-gids", rows: []string{"process.user.additionalGids"},
 		only: func(a *Account) bool { return a.HasRange }, stdout: []string{"0 1 2"}},
 	{name: "mounts",
