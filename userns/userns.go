@@ -137,6 +137,15 @@ func readMap(path string) ([]specs.LinuxIDMapping, error) {
 // useConfig replaces the mapping with the config's when every host ID it
 // names is one the account has.
 func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
+	// The placeholder sets up mounts as the namespace's creator; the kernel
+	// lets it do so only as container root, so urun's own IDs (what every
+	// available mapping gives container 0) must stay 0.
+	if err := ownIsRoot("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
+		return err
+	}
+	if err := ownIsRoot("linux.gidMappings", "gid", gids, rootHost(m.GID)); err != nil {
+		return err
+	}
 	if err := covered("linux.uidMappings", uids, m.UID, m.Mode); err != nil {
 		return err
 	}
@@ -147,14 +156,39 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 		m.UID = uids
 	}
 	if len(gids) > 0 {
+		ownGID := rootHost(m.GID)
 		m.GID = gids
 		// newgidmap writes "deny" to setgroups when the map holds only the
 		// account's own gid (shadow 4.8.1+, CVE-2018-7169).
-		if m.Mode == SubID && onlyOwnGID(gids, uint32(os.Getegid())) {
+		if m.Mode == SubID && onlyOwnGID(gids, ownGID) {
 			m.Setgroups = false
 		}
 	}
 	return nil
+}
+
+func rootHost(maps []specs.LinuxIDMapping) uint32 {
+	for _, r := range maps {
+		if r.ContainerID == 0 {
+			return r.HostID
+		}
+	}
+	return 0
+}
+
+func ownIsRoot(field, kind string, want []specs.LinuxIDMapping, own uint32) error {
+	if len(want) == 0 {
+		return nil
+	}
+	for i, w := range want {
+		if w.ContainerID == 0 {
+			if w.HostID != own {
+				return fmt.Errorf("%s[%d]: container %s 0 must map to urun's own %s %d, not %d (urun sets the container up as its root)", field, i, kind, kind, own, w.HostID)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: container %s 0 is not mapped; map it to urun's own %s %d (urun sets the container up as its root)", field, kind, kind, own)
 }
 
 func covered(field string, want, have []specs.LinuxIDMapping, mode Mode) error {

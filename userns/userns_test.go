@@ -89,11 +89,9 @@ func TestCovered(t *testing.T) {
 }
 
 func TestUseConfig(t *testing.T) {
-	egid := uint32(os.Getegid())
-
 	m := subIDMapping()
-	uids := []idm{{ContainerID: 0, HostID: 100000, Size: 100}}
-	gids := []idm{{ContainerID: 0, HostID: 100000, Size: 100}}
+	uids := []idm{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 100}}
+	gids := []idm{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1000, HostID: 100000, Size: 100}}
 	if err := m.useConfig(uids, gids); err != nil {
 		t.Fatal(err)
 	}
@@ -112,23 +110,42 @@ func TestUseConfig(t *testing.T) {
 
 	// A refused gid mapping leaves everything unchanged.
 	m = subIDMapping()
-	err := m.useConfig(uids, []idm{{ContainerID: 0, HostID: 5, Size: 1}})
-	if err == nil || err.Error() != "linux.gidMappings[0]: host ID 5 is not available to urun (available: 1000,100000-165535; mode subid)" {
+	err := m.useConfig(uids, []idm{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 5, Size: 1}})
+	if err == nil || err.Error() != "linux.gidMappings[1]: host ID 5 is not available to urun (available: 1000,100000-165535; mode subid)" {
 		t.Errorf("useConfig(bad gids) = %v", err)
 	}
 	if !reflect.DeepEqual(m, subIDMapping()) {
 		t.Errorf("failed useConfig changed the mapping: %+v", m)
 	}
 
+	// Container root must stay urun's own ID: the placeholder mounts as it.
+	for _, tt := range []struct {
+		uids, gids []idm
+		err        string
+	}{
+		{[]idm{{ContainerID: 5, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 1}}, nil,
+			"linux.uidMappings[1]: container uid 0 must map to urun's own uid 1000, not 100000 (urun sets the container up as its root)"},
+		{[]idm{{ContainerID: 1, HostID: 1000, Size: 1}}, nil,
+			"linux.uidMappings: container uid 0 is not mapped; map it to urun's own uid 1000 (urun sets the container up as its root)"},
+		{nil, []idm{{ContainerID: 0, HostID: 100001, Size: 1}},
+			"linux.gidMappings[0]: container gid 0 must map to urun's own gid 1000, not 100001 (urun sets the container up as its root)"},
+	} {
+		m := subIDMapping()
+		err := m.useConfig(tt.uids, tt.gids)
+		if err == nil || err.Error() != tt.err {
+			t.Errorf("useConfig(%v, %v) = %v, want %s", tt.uids, tt.gids, err, tt.err)
+		}
+	}
+
 	// newgidmap denies setgroups for a map of only the own gid.
-	own := []idm{{ContainerID: 0, HostID: egid, Size: 1}}
+	own := []idm{{ContainerID: 0, HostID: 0, Size: 1}}
 	for _, tt := range []struct {
 		mode Mode
 		gids []idm
 		want bool
 	}{
 		{SubID, own, false},
-		{SubID, append(append([]idm{}, own...), idm{ContainerID: 1, HostID: egid + 1, Size: 1}), true},
+		{SubID, append(append([]idm{}, own...), idm{ContainerID: 1, HostID: 1, Size: 1}), true},
 		{Inherit, own, true},
 	} {
 		m := &Mapping{Mode: tt.mode, Setgroups: true,
