@@ -105,7 +105,13 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
 }
 
 // park waits for `urun start` to connect to the start socket.
+// It first waits for create's commit byte, sent once the state and pid file
+// are written: a create killed before that leaves no placeholder behind.
 func park(sync *os.File, listenFD int) *os.File {
+	var b [1]byte
+	if n, _ := sync.Read(b[:]); n != 1 || b[0] != 'c' {
+		os.Exit(1)
+	}
 	sync.Close()
 	for {
 		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)

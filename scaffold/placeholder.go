@@ -220,11 +220,17 @@ func (p *Placeholder) Release() error {
 	return Go(p.sync)
 }
 
-// Detach closes the parent's end of the sync socket (create mode: the
-// placeholder now waits on the start socket).
-func (p *Placeholder) Detach() {
+// Detach commits the placeholder (create mode: it now waits on the start
+// socket; until this byte it exits when create goes away) and lets it go.
+func (p *Placeholder) Detach() error {
+	_, err := p.sync.Write([]byte{'c'})
 	p.sync.Close()
+	if err != nil {
+		p.Kill()
+		return fmt.Errorf("placeholder: commit: %w", err)
+	}
 	p.Cmd.Process.Release()
+	return nil
 }
 
 // Kill ends and reaps the placeholder.

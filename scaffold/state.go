@@ -36,6 +36,9 @@ type State struct {
 	Created   time.Time `json:"created"`
 	Rootfs    string    `json:"rootfs"`
 	Owner     int       `json:"owner"`
+	// MntNS is the placeholder's mount namespace ("mnt:[4026532…]"): it
+	// tells the container's other processes (see members.go).
+	MntNS string `json:"urunMntNS,omitempty"`
 }
 
 // OCI returns the public state with a live status.
@@ -227,8 +230,15 @@ func (s *Store) Open(id string, exclusive bool) (*Container, error) {
 	}
 	data, err := os.ReadFile(filepath.Join(c.Dir, "state.json"))
 	if err != nil {
+		var st unix.Stat_t
+		live := unix.Fstat(c.fd, &st) == nil && st.Nlink > 0
 		c.Close()
 		if errors.Is(err, os.ErrNotExist) {
+			if live {
+				// Locked, yet no state: its create was killed (SIGKILL)
+				// before saving it. Still ErrNotExist, so delete --force works.
+				return nil, fmt.Errorf("container %q is half-created (its create was killed before saving it): remove it with delete --force: %w", id, ErrNotExist)
+			}
 			return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
 		}
 		return nil, fmt.Errorf("container %q: read state: %w", id, unwrap(err))
@@ -394,18 +404,23 @@ func (s *State) KillWait(timeout time.Duration) error {
 	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
 		return fmt.Errorf("kill pid %d: %w", s.Pid, err)
 	}
-	deadline := time.Now().Add(timeout)
+	return waitPidfd(pidfd, s.Pid, time.Now().Add(timeout))
+}
+
+// waitPidfd waits until the process behind pidfd has exited. It works for
+// processes that are not our children.
+func waitPidfd(pidfd, pid int, deadline time.Time) error {
 	for {
 		ms := int(time.Until(deadline).Milliseconds())
 		if ms <= 0 {
-			return fmt.Errorf("pid %d did not exit within %s of SIGKILL", s.Pid, timeout)
+			return fmt.Errorf("pid %d did not exit in time after SIGKILL", pid)
 		}
 		n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, ms)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("wait for pid %d: %w", s.Pid, err)
+			return fmt.Errorf("wait for pid %d: %w", pid, err)
 		}
 		if n > 0 {
 			return nil

@@ -289,7 +289,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	c.Close()
 	_, err = s.Open("half", true)
-	if !errors.Is(err, ErrNotExist) || err.Error() != `container "half" does not exist` {
+	if !errors.Is(err, ErrNotExist) || err.Error() != `container "half" is half-created (its create was killed before saving it): remove it with delete --force: does not exist` {
 		t.Errorf("Open(half-created) = %v", err)
 	}
 	if !tryLock(t, c.Dir) {

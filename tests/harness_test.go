@@ -56,6 +56,10 @@ func TestMain(m *testing.M) {
 	if code < 0 {
 		code = m.Run()
 	}
+	if nestedNS != nil {
+		nestedNS.Process.Kill()
+		nestedNS.Wait()
+	}
 	os.RemoveAll(workDir)
 	os.Exit(code)
 }
@@ -104,7 +108,32 @@ func setup() (int, error) {
 	if out, err := probe.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("unprivileged user namespaces are not available (unshare --user as %s: %v: %s); urun needs them", NoSub.User, err, out)
 	}
-	return -1, nil
+	return -1, startNestedNS()
+}
+
+// nestedNS holds the user namespace every "nested" urun call enters, as
+// every runtime call of one buildah build runs in buildah's namespace:
+// 0 -> the account, 1..65536 -> its subuid range.
+var nestedNS *exec.Cmd
+
+func startNestedNS() error {
+	nestedNS = exec.Command("unshare", "--user", "--map-root-user",
+		"--map-users="+subStart(Nested.User)+",1,65536", "--map-groups="+subStart(Nested.User)+",1,65536",
+		"--", "sh", "-c", "echo ready; exec sleep infinity")
+	nestedNS.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(Nested.UID), Gid: uint32(Nested.GID), Groups: []uint32{}},
+		Pdeathsig: syscall.SIGKILL}
+	out, err := nestedNS.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := nestedNS.Start(); err != nil {
+		return fmt.Errorf("unshare for the nested account: %w", err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		return fmt.Errorf("unshare for the nested account: %q %v", line, err)
+	}
+	return nil
 }
 
 // Env is one test's bundle and state directory, owned by the account.
@@ -215,10 +244,10 @@ func (e *Env) Command(args ...string) *exec.Cmd {
 	full := append([]string{"--root", e.Root}, args...)
 	var cmd *exec.Cmd
 	if e.A.Nested {
-		// unshare execs urun (no fork), so urun stays our child.
-		nsArgs := []string{"--user", "--map-root-user",
-			"--map-users=" + subStart(e.A.User) + ",1,65536", "--map-groups=" + subStart(e.A.User) + ",1,65536", "--", urunBin}
-		cmd = exec.Command("unshare", append(nsArgs, full...)...)
+		// nsenter execs urun (no fork), so urun stays our child; it
+		// becomes uid 0 of the shared namespace.
+		nsArgs := []string{"-t", strconv.Itoa(nestedNS.Process.Pid), "-U", "--", urunBin}
+		cmd = exec.Command("nsenter", append(nsArgs, full...)...)
 	} else {
 		cmd = exec.Command(urunBin, full...)
 	}

@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,7 +33,7 @@ type createCmd struct {
 func (c *createCmd) Run(g *Globals) error {
 	_, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
-		preserveFDs: c.PreserveFds, park: true, hang: os.Getenv("URUN_HANG") == "create",
+		preserveFDs: c.PreserveFds, park: true, hang: os.Getenv("URUN_HANG"),
 	})
 	return wrap("create", c.ID, err)
 }
@@ -39,14 +41,15 @@ func (c *createCmd) Run(g *Globals) error {
 type createOpts struct {
 	id, bundle, pidFile, consoleSocket string
 	preserveFDs                        int
-	park                               bool // create: wait for start; run: exec on Release
-	hang                               bool // URUN_HANG=create
+	park                               bool   // create: wait for start; run: exec on Release
+	hang                               string // URUN_HANG: "create" or "create-setup" (see hangCreating)
 }
 
 // created is a set-up container whose process waits to be released.
 type created struct {
 	ph    *scaffold.Placeholder
 	store *scaffold.Store
+	state *scaffold.State
 }
 
 // createContainer is create's whole sequence; run shares it. On error
@@ -82,6 +85,10 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			c.Close()
 		}
 	}()
+	var guard *createGuard
+	if o.park && !strings.HasPrefix(o.hang, "create") {
+		guard = guardCreate(c, o.id)
+	}
 	var listen *os.File
 	if o.park {
 		if listen, err = listenStart(c); err != nil {
@@ -97,13 +104,14 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// CPU while this process decodes and checks config.json. On any error
 	// below, the deferred kill and remove leave nothing behind.
 	var ph *scaffold.Placeholder
-	if !b.MayMapIDs() && !o.hang {
+	if !b.MayMapIDs() && o.hang != "create" {
 		if spawn.Mapping, err = userns.Available(); err != nil {
 			return nil, err
 		}
 		if ph, err = scaffold.Start(spawn); err != nil {
 			return nil, err
 		}
+		guard.track(ph)
 		defer func() {
 			if err != nil {
 				ph.Kill()
@@ -139,8 +147,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	ulog.Trace("mapping chosen")
-	if o.hang {
-		if err = hangCreating(c, b.Dir, o.id); err != nil {
+	if o.hang == "create" {
+		if err = hangCreating(c, b.Dir, o.id, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -149,6 +157,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		if ph, err = scaffold.Start(spawn); err != nil {
 			return nil, err
 		}
+		guard.track(ph)
 		defer func() {
 			if err != nil {
 				ph.Kill()
@@ -162,12 +171,19 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	for _, n := range ph.Notes {
 		ulog.L.Debug().Msg(n)
 	}
+	if o.hang == "create-setup" && o.park {
+		if err = hangCreating(c, b.Dir, o.id, ph.Pid); err != nil {
+			return nil, err
+		}
+	}
 	st := &scaffold.State{
 		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
 			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
 		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
-		Rootfs: b.Rootfs, Owner: os.Geteuid(),
+		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
 	}
+	guard.lock()
+	defer guard.unlock()
 	if err = c.Save(st); err == nil {
 		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
 	}
@@ -175,10 +191,78 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, err
 	}
 	if o.park {
-		ph.Detach()
+		if err = ph.Detach(); err != nil {
+			os.Remove(o.pidFile)
+			return nil, err
+		}
 	}
+	guard.commit()
 	ulog.Trace("state saved")
-	return &created{ph: ph, store: store}, nil
+	return &created{ph: ph, store: store, state: st}, nil
+}
+
+// interrupting are the signals that end a create before it is done.
+var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
+
+// createGuard makes an interrupted create leave nothing behind: on SIGINT,
+// SIGTERM or SIGHUP before the commit it kills the placeholder, removes
+// the container's directory and exits 128+N. After the commit the create
+// has succeeded and the signal is ignored (create returns at once).
+type createGuard struct {
+	mu        sync.Mutex
+	committed bool
+	procs     []*os.Process
+}
+
+func guardCreate(c *scaffold.Container, id string) *createGuard {
+	g := &createGuard{}
+	sigs := early.wait(interrupting...)
+	go func() {
+		s := <-sigs
+		g.mu.Lock()
+		if g.committed {
+			g.mu.Unlock()
+			return
+		}
+		for _, p := range g.procs {
+			p.Kill() // an exited one says so; a pid is never reused under os.Process
+		}
+		os.RemoveAll(c.Dir)
+		ulog.L.Error().Msgf("urun create %s: interrupted by %v: nothing was created", id, s)
+		os.Exit(128 + int(s.(unix.Signal)))
+	}()
+	return g
+}
+
+// The methods accept a nil guard (run, URUN_HANG=create).
+func (g *createGuard) track(ph *scaffold.Placeholder) {
+	if g != nil {
+		g.mu.Lock()
+		g.procs = append(g.procs, ph.Cmd.Process)
+		g.mu.Unlock()
+	}
+}
+func (g *createGuard) lock() {
+	if g != nil {
+		g.mu.Lock()
+	}
+}
+func (g *createGuard) unlock() {
+	if g != nil {
+		g.mu.Unlock()
+	}
+}
+func (g *createGuard) commit() {
+	if g != nil {
+		g.committed = true
+	}
+}
+
+// mntNS names the placeholder's mount namespace, which identifies the
+// container's other processes for kill --all and delete.
+func mntNS(pid int) string {
+	ns, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+	return ns
 }
 
 // listenStart binds the start socket in the container's directory. The path
@@ -201,12 +285,16 @@ func listenStart(c *scaffold.Container) (*os.File, error) {
 
 var errStopped = errors.New("container is stopped")
 
-// hangCreating implements URUN_HANG=create. It hangs after validating the
-// config and reserving the container, so a person can inspect the bundle
-// and `urun state ID` (status "creating", pid = this urun) mid-build. A
-// SIGTERM, SIGINT or SIGHUP ends it and removes the reservation, so killing
-// the hung create leaves nothing behind.
-func hangCreating(c *scaffold.Container, bundle, id string) error {
+// hangCreating implements URUN_HANG=create and URUN_HANG=create-setup.
+// The first hangs after validating the config and reserving the container,
+// so a person can inspect the bundle and `urun state ID` (status
+// "creating", pid = this urun) mid-build; the second once the container
+// process (placeholder, ph) is set up and waits for create to commit it,
+// so its mounts can be inspected (/proc/PID/mountinfo, /proc/PID/root).
+// A SIGTERM, SIGINT or SIGHUP ends it and removes everything; a SIGKILL
+// leaves only a "stopped" state for delete (the placeholder exits when
+// create goes away without committing).
+func hangCreating(c *scaffold.Container, bundle, id string, ph int) error {
 	self := os.Getpid()
 	start, _, err := scaffold.ProcStart(self)
 	if err != nil {
@@ -223,13 +311,17 @@ func hangCreating(c *scaffold.Container, bundle, id string) error {
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer signal.Stop(sigs)
 	c.Unlock()
+	op, what := "create", "after validating the bundle and reserving the container"
+	if ph != 0 {
+		op, what = "create-setup", fmt.Sprintf("with the container set up in process %d, before committing it", ph)
+	}
 	ulog.L.Warn().Int("pid", self).Strs("args", os.Args).
-		Msgf("URUN_HANG=create: urun create is hanging after validating the bundle and reserving the container (urun state %s shows it); kill pid %d to continue", id, self)
+		Msgf("URUN_HANG=%s: urun create is hanging %s (urun state %s shows it); kill pid %d to continue", op, what, id, self)
 	sig := <-sigs
 	if err := c.Relock(); err != nil {
 		return err
 	}
-	return fmt.Errorf("URUN_HANG=create: stopped by %v while hanging", sig)
+	return fmt.Errorf("URUN_HANG=%s: stopped by %v while hanging", op, sig)
 }
 
 // activationFDs is the number of systemd socket-activation fds urun was

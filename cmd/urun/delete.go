@@ -40,12 +40,20 @@ func deleteContainer(g *Globals, id string, force bool) error {
 		if !force {
 			return fmt.Errorf("container is running (pid %d): stop it first or use --force", ct.State.Pid)
 		}
-		fallthrough
-	case scaffold.Created:
-		// A created container's placeholder has nothing to lose: end it, as runc does.
+	case scaffold.Creating:
+		if !force {
+			return fmt.Errorf("container is still being created by urun create (pid %d, URUN_HANG=create?): kill that process, or use --force", ct.State.Pid)
+		}
+		// The hanging create owns nothing else yet: end it.
 		if err := ct.State.KillWait(10 * time.Second); err != nil {
 			return err
 		}
+		return ct.Remove()
+	}
+	// A created container's placeholder has nothing to lose: end it, as runc
+	// does; and a stopped one may have left processes behind.
+	if err := ct.State.KillAll(10 * time.Second); err != nil {
+		return err
 	}
 	return ct.Remove()
 }

@@ -11,16 +11,16 @@ import (
 )
 
 type killCmd struct {
-	All    bool   `short:"a" help:"Signal all processes (urun's container is one process tree; same as without)."`
+	All    bool   `short:"a" help:"Signal every process of the container (those in its mount namespace), not only its main one."`
 	ID     string `arg:"" help:"Container ID."`
 	Signal string `arg:"" optional:"" default:"TERM" help:"Signal name (KILL, SIGKILL) or number."`
 }
 
 func (c *killCmd) Run(g *Globals) error {
-	return wrap("kill", c.ID, kill(g, c.ID, c.Signal))
+	return wrap("kill", c.ID, kill(g, c.ID, c.Signal, c.All))
 }
 
-func kill(g *Globals, id, name string) error {
+func kill(g *Globals, id, name string, all bool) error {
 	sig, err := parseSignal(name)
 	if err != nil {
 		return err
@@ -36,6 +36,9 @@ func kill(g *Globals, id, name string) error {
 	defer ct.Close()
 	if ct.State.LiveStatus() == scaffold.Stopped {
 		return fmt.Errorf("cannot signal: %w", errStopped)
+	}
+	if all {
+		return ct.State.SignalAll(sig)
 	}
 	return ct.State.Signal(sig)
 }

@@ -151,8 +151,15 @@ func main() {
 }
 
 func realMain(args []string) int {
-	if verbIn(args) == "run" && !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
-		startEarlyNotify()
+	switch verbIn(args) {
+	case "run":
+		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
+			startEarlyNotify(forwarded...)
+		}
+	case "create":
+		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
+			startEarlyNotify(interrupting...)
+		}
 	}
 	var c cli
 	parser, err := newParser(&c, args)

@@ -6,7 +6,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"urun/scaffold"
 	"urun/ulog"
@@ -24,8 +27,21 @@ type runCmd struct {
 	ID            string `arg:"" help:"Container ID."`
 }
 
-// forwarded are the signals run passes on to the container, as runc does.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+// forwarded are the signals run passes on to the container: all that can
+// be caught, as runc does, except SIGCHLD (ours), SIGURG (the Go runtime's
+// preemption signal) and SIGPIPE (about our own output), and 32 and 33,
+// which C libraries keep for themselves.
+var forwarded = func() []os.Signal {
+	var out []os.Signal
+	for s := syscall.Signal(1); s <= 64; s++ {
+		switch s {
+		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE, 32, 33:
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}()
 
 // Run is create + start in the foreground: the container process is our
 // child, so its exit status is exactly the command's.
@@ -33,15 +49,26 @@ func (c *runCmd) Run(g *Globals) error {
 	var sigs chan os.Signal
 	if !c.Detach {
 		// Before anything exists, so no signal slips through.
-		sigs = early.wait()
+		sigs = early.wait(forwarded...)
 	}
 	ulog.Trace("signals caught")
+	if !c.Detach {
+		// Orphans of the container become our children, so finding none
+		// after the command exits proves nothing was left behind.
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // only an optimisation
+	}
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
 		preserveFDs: c.PreserveFds, park: false,
 	})
 	if err != nil {
 		return wrap("run", c.ID, err)
+	}
+	// Hold the mount namespace so that, after the command exits, what it
+	// left behind can be found by namespace without an inode reused.
+	var ns *os.File
+	if !c.Detach {
+		ns, _ = os.Open("/proc/" + strconv.Itoa(ct.ph.Pid) + "/ns/mnt")
 	}
 	if err := ct.ph.Release(); err != nil {
 		ct.ph.Cmd.Wait()
@@ -67,6 +94,14 @@ func (c *runCmd) Run(g *Globals) error {
 	err = ct.ph.Cmd.Wait()
 	ulog.Trace("container exited")
 	close(done)
+	if ns != nil && haveChildren() {
+		// As runc's cgroup removal does: nothing outlives the container.
+		if n := ct.state.KillLeftovers(); n > 0 {
+			ulog.L.Debug().Msgf("killed %d process(es) the container left behind", n)
+		}
+		ns.Close()
+		ulog.Trace("leftovers killed")
+	}
 	// No signal.Stop: it waits for the signal loop to go idle (~0.5 ms),
 	// and urun exits right after; a late signal is just not forwarded.
 	if !c.Keep {
@@ -87,6 +122,22 @@ func removeState(dir string) error {
 		return nil
 	}
 	return os.RemoveAll(dir)
+}
+
+// haveChildren reports whether this process has children (orphans of the
+// container, as we are its subreaper). Unsure means yes.
+func haveChildren() bool {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return true
+	}
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil || len(data) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *runCmd) cleanup(g *Globals) {
@@ -125,21 +176,21 @@ type earlyNotify struct {
 
 var early *earlyNotify
 
-// startEarlyNotify is called from main when the verb is run (and not
-// detached); wait falls back to a plain Notify when it was not.
-func startEarlyNotify() {
+// startEarlyNotify is called from main for run (not detached) and create;
+// wait falls back to a plain Notify when it was not.
+func startEarlyNotify(sigs ...os.Signal) {
 	early = &earlyNotify{sigs: make(chan os.Signal, 8), ready: make(chan struct{})}
 	go func() {
-		signal.Notify(early.sigs, forwarded...)
+		signal.Notify(early.sigs, sigs...)
 		close(early.ready)
 	}()
 }
 
-func (e *earlyNotify) wait() chan os.Signal {
+func (e *earlyNotify) wait(sigs ...os.Signal) chan os.Signal {
 	if e == nil {
-		sigs := make(chan os.Signal, 8)
-		signal.Notify(sigs, forwarded...)
-		return sigs
+		c := make(chan os.Signal, 8)
+		signal.Notify(c, sigs...)
+		return c
 	}
 	<-e.ready
 	return e.sigs

@@ -36,6 +36,8 @@ func start(g *Globals, id string) error {
 		return fmt.Errorf("container is already running (pid %d)", st.Pid)
 	case scaffold.Stopped:
 		return fmt.Errorf("cannot start: %w", errStopped)
+	case scaffold.Creating:
+		return fmt.Errorf("cannot start: container is still being created by urun create (pid %d, URUN_HANG=create?)", st.Pid)
 	}
 	st.Started = true
 	if err := ct.Save(st); err != nil {

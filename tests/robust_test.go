@@ -1,0 +1,306 @@
+package tests
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// children lists the child PIDs of pid (every thread's).
+func children(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	for _, t := range tasks {
+		data, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(f)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitPlaceholder waits until pid has started the placeholder (a child
+// whose argv[0] is urun-init) and returns it. The deadline only turns a
+// hang into a failure; the loop waits on an observed condition.
+func waitPlaceholder(t *testing.T, pid int) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ch := range children(pid) {
+			if cl, _ := os.ReadFile("/proc/" + strconv.Itoa(ch) + "/cmdline"); strings.HasPrefix(string(cl), "urun-init\x00") {
+				return ch
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("pid %d never started the placeholder", pid)
+	return 0
+}
+
+// fullPipe makes a FIFO the account can open, with its buffer full, so the
+// first log line urun writes to it blocks until the test reads.
+func fullPipe(t *testing.T, e *Env) (string, *os.File) {
+	path := filepath.Join(e.Bundle, "log.fifo")
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(path, e.A.UID, e.A.GID)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := int(f.Fd())
+	unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, 4096)
+	unix.SetNonblock(fd, true)
+	junk := make([]byte, 512)
+	for {
+		if _, err := unix.Write(fd, junk); err != nil {
+			break
+		}
+	}
+	unix.SetNonblock(fd, false)
+	return path, f
+}
+
+// A create interrupted by SIGTERM before it has saved the container kills
+// its container process, removes its state and exits 128+15; the ID is
+// free again.
+func TestInterruptedCreate(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		fifo, pipe := fullPipe(t, e)
+		defer pipe.Close()
+		cmd := e.Command("--debug", "--log", fifo, "--log-format", "json", "create", "i1")
+		errb := e.tempFile()
+		cmd.Stderr = errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// create catches signals before it starts the container process,
+		// and cannot commit it: its first (debug) log line blocks on the
+		// full pipe.
+		ph := waitPlaceholder(t, cmd.Process.Pid)
+		cmd.Process.Signal(syscall.SIGTERM)
+		go io.Copy(io.Discard, pipe) // let the error line through
+		cmd.Wait()
+		stderr := readAll(t, errb)
+		if code := cmd.ProcessState.ExitCode(); code != 143 || !strings.Contains(stderr, "urun create i1: interrupted by terminated: nothing was created") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+		// The orphaned container process is re-parented to this test (a
+		// subreaper): reap it, proving it is gone. create kills it, or
+		// (signalled before create could track it) it exits on its own
+		// when create goes.
+		// (create may have reaped it itself: then it is simply gone.)
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(ph, &ws, 0, nil); err == nil {
+			if !(ws.Signaled() && ws.Signal() == syscall.SIGKILL) && ws.ExitStatus() != 1 {
+				t.Errorf("container process %d ended with %v, want killed or 1", ph, ws)
+			}
+		} else if cl, _ := os.ReadFile("/proc/" + strconv.Itoa(ph) + "/cmdline"); strings.HasPrefix(string(cl), "urun-init") {
+			t.Errorf("container process %d still runs: %v", ph, err)
+		}
+		e.AssertClean()
+		e.MustUrun("run", "i1")
+	})
+}
+
+var hangPidRE = regexp.MustCompile(`set up in process (\d+)`)
+
+// URUN_HANG=create-setup: the container is set up and waits for create to
+// commit it. start and delete say it is still being created; a SIGKILLed
+// create leaves no process (the container process sees create go and
+// exits) and a state that delete removes.
+func TestHangCreateSetup(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		for _, how := range []string{"sigkill", "delete-force"} {
+			id := "hs-" + how
+			cmd := e.Command("create", id)
+			cmd.Env = append(cmd.Env, "URUN_HANG=create-setup")
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(stderr)
+			line, _ := br.ReadString('\n')
+			m := hangPidRE.FindStringSubmatch(line)
+			if !strings.Contains(line, "URUN_HANG=create-setup: urun create is hanging with the container set up in process") || m == nil {
+				t.Fatalf("hang message: %q", line)
+			}
+			ph, _ := strconv.Atoi(m[1])
+			if mi, err := os.ReadFile("/proc/" + m[1] + "/mountinfo"); err != nil || !strings.Contains(string(mi), "/bundle/rootfs / ") || !strings.Contains(string(mi), " /proc ") {
+				t.Errorf("container mountinfo: %v %.200q", err, mi)
+			}
+			if st := e.State(id); st.Status != "creating" || st.Pid != cmd.Process.Pid {
+				t.Errorf("state while hanging: %+v", st)
+			}
+			want := "container is still being created by urun create (pid " + strconv.Itoa(cmd.Process.Pid)
+			if r := e.Urun("start", id); r.Code != 1 || !strings.Contains(r.Stderr, "urun start "+id+": cannot start: "+want) {
+				t.Errorf("start while creating: %s", r)
+			}
+			if r := e.Urun("delete", id); r.Code != 1 || !strings.Contains(r.Stderr, "urun delete "+id+": "+want) {
+				t.Errorf("delete while creating: %s", r)
+			}
+			if how == "sigkill" {
+				cmd.Process.Signal(syscall.SIGKILL)
+			} else {
+				e.MustUrun("delete", "--force", id)
+			}
+			io.Copy(io.Discard, br)
+			cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != -1 {
+				t.Errorf("%s: create exit %d, want killed", how, code)
+			}
+			// Uncommitted, the container process exits on its own.
+			if st := WaitPid(t, ph); st != 1 {
+				t.Errorf("%s: container process ended with %d, want 1", how, st)
+			}
+			if how == "sigkill" {
+				if st := e.State(id); st.Status != "stopped" {
+					t.Errorf("state after SIGKILL: %+v", st)
+				}
+				e.MustUrun("delete", id)
+			}
+			e.AssertClean()
+		}
+	})
+}
+
+// A create SIGKILLed before it saved any state leaves a directory that
+// state names as half-created and delete --force removes.
+func TestHalfCreated(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		e.MustUrun("list") // makes the state directory
+		dir := filepath.Join(e.Root, "half")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(dir, a.UID, a.GID)
+		r := e.Urun("state", "half")
+		if r.Code != 1 || !strings.Contains(r.Stderr, `urun state half: container "half" is half-created (its create was killed before saving it): remove it with delete --force`) {
+			t.Errorf("state: %s", r)
+		}
+		e.MustUrun("delete", "--force", "half")
+		e.AssertClean()
+	})
+}
+
+// pidsFrom parses the PIDs a container printed, one a line.
+func pidsFrom(t *testing.T, br *bufio.Reader, n int) []int {
+	var out []int
+	for len(out) < n {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("container output: %v", err)
+		}
+		if p, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// exited reports whether pid has exited, waiting for it (up to 10 s) when
+// it should; whatever was to kill it has returned when it should not.
+func exited(pid int, wait bool) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	ms := 0
+	if wait {
+		ms = 10000
+	}
+	n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+	return n > 0
+}
+
+// kill --all, delete and run reach the container's other processes, also
+// one that called setsid, as runc does through the cgroup.
+func TestOtherProcesses(t *testing.T) {
+	// Two background sleeps, one in its own session; their PIDs are host
+	// PIDs (no PID namespace).
+	const script = "sleep 1001 & echo $!; setsid sleep 1002 & echo $!; "
+	ForEach(t, func(t *testing.T, a *Account) {
+		for _, tc := range []struct{ name, tail string }{
+			{"kill-all", "wait"},         // running: kill --all KILL
+			{"delete-force", "wait"},     // running: delete --force
+			{"delete-stopped", "exit 0"}, // stopped: delete (same session only)
+			{"run", "exit 0"},            // run: leftovers killed at exit
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := NewEnv(t, a, "sh", "-c", script+tc.tail)
+				verb := []string{"create", "o1"}
+				if tc.name == "run" {
+					verb = []string{"run", "o1"}
+				}
+				pidFile := filepath.Join(e.Bundle, "pid")
+				verb = append(verb[:1], "--pid-file", pidFile, "o1")
+				cmd := e.Command(verb...)
+				// A pipe of our own: the container keeps writing to it
+				// after create exits (Wait would close a StdoutPipe).
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				cmd.Stdout = w
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				w.Close()
+				br := bufio.NewReader(r)
+				if tc.name != "run" {
+					if err := cmd.Wait(); err != nil {
+						t.Fatalf("create: %v", err)
+					}
+					e.MustUrun("start", "o1")
+				}
+				pids := pidsFrom(t, br, 2)
+				main := ReadPidFile(t, pidFile)
+				switch tc.name {
+				case "kill-all":
+					e.MustUrun("kill", "--all", "o1", "KILL")
+					WaitPid(t, main)
+					e.MustUrun("delete", "o1")
+				case "delete-force":
+					e.MustUrun("delete", "--force", "o1")
+				case "delete-stopped":
+					WaitPid(t, main)
+					e.MustUrun("delete", "o1")
+				case "run":
+					if err := cmd.Wait(); err != nil {
+						t.Fatalf("run: %v", err)
+					}
+				}
+				want := []bool{true, true}
+				if tc.name == "delete-stopped" {
+					// Once the main process is gone the namespace's inode
+					// number may name a newer container: only the
+					// container's session counts, so the setsid one stays.
+					want[1] = false
+				}
+				for i, p := range pids {
+					if got := exited(p, want[i]); got != want[i] {
+						t.Errorf("pid %d (%s): exited %v, want %v", p, []string{"sleep", "setsid sleep"}[i], got, want[i])
+					}
+					unix.Kill(p, unix.SIGKILL)
+				}
+				e.AssertClean()
+			})
+		}
+	})
+}
