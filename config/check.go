@@ -552,8 +552,10 @@ func (c *checker) sysctl(l *specs.Linux) error {
 func (c *checker) rootfsPropagation(l *specs.Linux) error {
 	switch l.RootfsPropagation {
 	case "":
-	case "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+	case "private", "rprivate", "slave", "rslave", "unbindable", "runbindable":
 		c.honour("linux.rootfsPropagation")
+	case "shared", "rshared":
+		c.ignore("linux.rootfsPropagation.shared", "linux.rootfsPropagation")
 	default:
 		return c.refuse("linux.rootfsPropagation", "linux.rootfsPropagation", fmt.Sprintf("%q is not a propagation mode", l.RootfsPropagation))
 	}

@@ -76,7 +76,7 @@ func everything() *specs.Spec {
 	}
 	l.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1"}
 	l.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_ALLOW"}
-	l.RootfsPropagation = "rslave"
+	l.RootfsPropagation = "rshared"
 	l.MaskedPaths = []string{"/proc/kcore"}
 	l.ReadonlyPaths = []string{"/proc/sys"}
 	l.MountLabel = "x"
@@ -398,6 +398,7 @@ func TestIgnoresHaveNotes(t *testing.T) {
 		"linux.sysctl.net.ipv4.ip_forward": "linux.sysctl",
 		"linux.seccomp":                    "linux.seccomp",
 		"linux.mountLabel":                 "linux.mountLabel",
+		"linux.rootfsPropagation":          "linux.rootfsPropagation.shared",
 	}
 	for p, k := range want {
 		if got[p] != k {

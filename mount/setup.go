@@ -184,8 +184,11 @@ func (s *setup) mountPoint(dest string, dir bool) (string, error) {
 		return "", err
 	}
 	if st, err := os.Lstat(p); err == nil {
-		if st.IsDir() != dir && dir {
-			return "", fmt.Errorf("mount point %s exists and is not a directory", dest)
+		if st.IsDir() != dir {
+			if dir {
+				return "", fmt.Errorf("mount point %s exists and is not a directory (the source is a directory)", dest)
+			}
+			return "", fmt.Errorf("mount point %s is a directory, but the source is not: a file binds only onto a file (name the file inside it, e.g. %s)", dest, filepath.Join(dest, "NAME"))
 		}
 		return p, nil
 	}

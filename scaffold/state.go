@@ -327,8 +327,21 @@ func (s *Store) List() ([]*State, error) {
 
 // WriteAtomic writes a file by temp + rename in the same directory.
 func WriteAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := fmt.Sprintf("%s.tmp%d", path, os.Getpid())
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	// O_EXCL with a random name: never follows or truncates a file
+	// someone placed at a guessable name beside the target.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrap(err))
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(tmp) // a partial write (ENOSPC) must not stay behind
 		return fmt.Errorf("write %s: %w", tmp, unwrap(err))
 	}

@@ -82,6 +82,9 @@ var featureCases = []featureCase{
 		refused: `process.cwd: "tmp" is not an absolute path (see unsupported.md)`},
 	{name: "oom-out-of-range", rows: []string{"process.oomScoreAdj"},
 		refused: `process.oomScoreAdj: 1500 is outside -1000..1000 (see unsupported.md)`},
+	{name: "propagation-shared", rows: []string{"linux.rootfsPropagation.shared"},
+		// rshared becomes rslave: the root mount is in no peer group.
+		ignored: []string{"linux.rootfsPropagation"}, stdout: []string{"0"}},
 	{name: "propagation-bad", rows: []string{"linux.rootfsPropagation"},
 		refused: `linux.rootfsPropagation: "rsharde" is not a propagation mode (see unsupported.md)`},
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -301,6 +302,28 @@ func TestOtherProcesses(t *testing.T) {
 				}
 				e.AssertClean()
 			})
+		}
+	})
+}
+
+// A bind whose source and mount point differ in kind fails naming both.
+func TestBindKindMismatch(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "true")
+		file := filepath.Join(e.Bundle, "afile")
+		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ src, dest, want string }{
+			{file, "/etc", "urun run k1: mounts[3] /etc: mount point /etc is a directory, but the source is not: a file binds only onto a file (name the file inside it, e.g. /etc/NAME)"},
+			{e.Bundle, "/etc/passwd", "urun run k1: mounts[3] /etc/passwd: mount point /etc/passwd exists and is not a directory (the source is a directory)"},
+		} {
+			e.Spec.Mounts = append(e.Spec.Mounts[:3:3], specs.Mount{Destination: tc.dest, Type: "bind", Source: tc.src, Options: []string{"bind", "ro"}})
+			e.WriteSpec()
+			if r := e.Urun("run", "k1"); r.Code != 1 || strings.TrimSpace(r.Stderr) != tc.want {
+				t.Errorf("%s onto %s: %s\nwant %s", tc.src, tc.dest, r, tc.want)
+			}
+			e.AssertClean()
 		}
 	})
 }
