@@ -327,3 +327,35 @@ func TestBindKindMismatch(t *testing.T) {
 		}
 	})
 }
+
+// run forwards signals beyond the classic six (runc forwards all).
+func TestRunForwardsMoreSignals(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", "trap 'echo got WINCH' WINCH; trap 'echo got 40; exit 7' 40; echo ready; while :; do sleep 0.01; done")
+		cmd := e.Command("run", "f1")
+		r, w, _ := os.Pipe()
+		defer r.Close()
+		cmd.Stdout = w
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		br := bufio.NewReader(r)
+		if line, _ := br.ReadString('\n'); line != "ready\n" {
+			t.Fatalf("container: %q", line)
+		}
+		cmd.Process.Signal(syscall.SIGWINCH)
+		if line, _ := br.ReadString('\n'); line != "got WINCH\n" {
+			t.Errorf("after SIGWINCH: %q", line)
+		}
+		cmd.Process.Signal(syscall.Signal(40))
+		if line, _ := br.ReadString('\n'); line != "got 40\n" {
+			t.Errorf("after signal 40: %q", line)
+		}
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 7 {
+			t.Errorf("run exit %d, want 7", code)
+		}
+		e.AssertClean()
+	})
+}

@@ -154,11 +154,11 @@ func realMain(args []string) int {
 	switch verbIn(args) {
 	case "run":
 		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
-			startEarlyNotify(forwarded...)
+			startEarlyNotify(forwarded, forwardedRest)
 		}
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
-			startEarlyNotify(interrupting...)
+			startEarlyNotify(interrupting, nil)
 		}
 	}
 	var c cli

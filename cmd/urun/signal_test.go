@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -50,5 +51,29 @@ func TestParseSignal(t *testing.T) {
 		if got != tt.want || gotErr != tt.err {
 			t.Errorf("parseSignal(%q) = %d, %q; want %d, %q", tt.in, got, gotErr, tt.want, tt.err)
 		}
+	}
+}
+
+// run forwards what runc forwards: every catchable signal but its own.
+func TestForwardedSignals(t *testing.T) {
+	set := map[unix.Signal]bool{}
+	for _, s := range append(append([]os.Signal{}, forwarded...), forwardedRest...) {
+		if set[s.(unix.Signal)] {
+			t.Errorf("%v listed twice", s)
+		}
+		set[s.(unix.Signal)] = true
+	}
+	for _, s := range []unix.Signal{unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, 32, 33} {
+		if set[s] {
+			t.Errorf("%v must not be forwarded", s)
+		}
+	}
+	for _, s := range []unix.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGWINCH, unix.SIGTSTP, unix.SIGCONT, unix.SIGALRM, 34, 64} {
+		if !set[s] {
+			t.Errorf("%v is not forwarded", s)
+		}
+	}
+	if len(set) != 64-7 {
+		t.Errorf("%d signals forwarded, want %d", len(set), 64-7)
 	}
 }
