@@ -337,7 +337,18 @@ func TestInterrupt(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				ctx := a.newContext(t, "interrupt", fmt.Sprintf("FROM %s\nRUN echo sleeping-now && sleep 1000\n", baseImage))
-				p, err := a.startCmd(nil, a.buildArgs(suite.runtime, ctx))
+				// buildah's helper catches signals only after `start`
+				// returns, and then polls `state`; a signal before that
+				// kills the helper and strands the container whatever the
+				// runtime. A wrapper logging each call shows when a user's
+				// Ctrl-C is handled; the runtime is the real one.
+				calls := filepath.Join(ctx, "runtime-calls")
+				wrapper := filepath.Join(ctx, "runtime.sh")
+				script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s\nexec %s \"$@\"\n", calls, suite.runtime)
+				if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				p, err := a.startCmd(nil, a.buildArgs(wrapper, ctx))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -347,6 +358,12 @@ func TestInterrupt(t *testing.T) {
 				})
 				if !ok {
 					t.Fatalf("the RUN step's sleep never showed up: %s", p.wait(time.Second).describe())
+				}
+				if !waitFor(60*time.Second, func() bool {
+					data, _ := os.ReadFile(calls)
+					return strings.Contains(string(data), "\nstate ") || strings.HasPrefix(string(data), "state ")
+				}) {
+					t.Fatalf("buildah never polled state: %s", p.wait(time.Second).describe())
 				}
 				state := a.stateEntries()
 				t.Logf("sleep 1000 is pid %d after %.2fs; %s state entries: %v", sleeper.pid, time.Since(p.start).Seconds(), suite.rtName, state)
@@ -545,4 +562,16 @@ func TestHangCreate(t *testing.T) {
 		}
 		a.assertClean(t, "after killing the hung create")
 	})
+}
+
+// waitFor polls cond (each 10 ms) until it holds or the deadline passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
 }
