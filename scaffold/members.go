@@ -55,15 +55,14 @@ func (s *State) members(pinned bool) []member {
 			continue
 		}
 		sid, start, ok := procSession(pid)
-		if !ok {
+		if !ok || (!trustNS && sid != s.Pid) {
 			continue
 		}
 		// In the session of a live main process: certainly ours (its PID
 		// cannot be reused while it lives). Else the namespace decides,
 		// read only when needed (a readlink is most of the cost here).
 		if !(mainAlive && sid == s.Pid) {
-			ns, err := os.Readlink("/proc/" + n + "/ns/mnt")
-			if err != nil || ns != s.MntNS || (!trustNS && sid != s.Pid) {
+			if ns, err := os.Readlink("/proc/" + n + "/ns/mnt"); err != nil || ns != s.MntNS {
 				continue
 			}
 		}

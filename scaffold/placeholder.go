@@ -170,14 +170,15 @@ func (p *Placeholder) mapIDs() error {
 // Setup sends the bundle and waits until the placeholder reports the
 // container set up (and, for create, parked). On error it kills it.
 func (p *Placeholder) Setup(b *config.Bundle) error {
-	if err := p.setup(b); err != nil {
-		p.Kill()
+	if err := p.Send(b); err != nil {
 		return err
 	}
-	return nil
+	return p.Wait()
 }
 
-func (p *Placeholder) setup(b *config.Bundle) error {
+// Send is Setup's first half: the placeholder gets the bundle and starts
+// setting the container up. On error it kills it.
+func (p *Placeholder) Send(b *config.Bundle) error {
 	o := p.opts
 	o.Bundle = b
 	passed := o.ActivationFDs + o.PreserveFDs
@@ -190,14 +191,24 @@ func (p *Placeholder) setup(b *config.Bundle) error {
 		ic.ListenFD = 3 + passed + 1
 	}
 	if err := writeMsg(p.sync, ic); err != nil {
+		p.Kill()
 		return fmt.Errorf("placeholder: send config: %w", err)
 	}
+	return nil
+}
+
+// Wait is Setup's second half: it waits for the placeholder's report. On
+// error it kills it.
+func (p *Placeholder) Wait() error {
 	var r reply
 	if err := readMsg(p.sync, &r); err != nil {
-		return fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
+		err = fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
+		p.Kill()
+		return err
 	}
 	p.Notes = r.Notes
 	if r.Error != "" {
+		p.Kill()
 		return errors.New(r.Error)
 	}
 	return nil

@@ -87,7 +87,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	}()
 	var guard *createGuard
 	if o.park && !strings.HasPrefix(o.hang, "create") {
-		guard = guardCreate(c, o.id)
+		guard = guardCreate(c, o.id, o.pidFile)
 	}
 	var listen *os.File
 	if o.park {
@@ -164,7 +164,34 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			}
 		}()
 	}
-	if err = ph.Setup(b); err != nil {
+	// The placeholder sets the container up while this process writes the
+	// state and the pid file. Nobody sees them early: readers of the state
+	// take the container's lock, which create holds, and callers read the
+	// pid file once create has returned; on error both go.
+	if err = ph.Send(b); err != nil {
+		return nil, err
+	}
+	st := &scaffold.State{
+		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
+			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
+		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
+		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
+	}
+	if o.pidFile != "" {
+		defer func() {
+			if err != nil {
+				os.Remove(o.pidFile)
+			}
+		}()
+	}
+	if err = c.Save(st); err == nil {
+		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ulog.Trace("state saved")
+	if err = ph.Wait(); err != nil {
 		return nil, err
 	}
 	ulog.Trace("placeholder ready")
@@ -176,28 +203,15 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 	}
-	st := &scaffold.State{
-		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
-			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
-		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
-		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
-	}
 	guard.lock()
 	defer guard.unlock()
-	if err = c.Save(st); err == nil {
-		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
-	}
-	if err != nil {
-		return nil, err
-	}
 	if o.park {
 		if err = ph.Detach(); err != nil {
-			os.Remove(o.pidFile)
 			return nil, err
 		}
 	}
 	guard.commit()
-	ulog.Trace("state saved")
+	ulog.Trace("committed")
 	return &created{ph: ph, store: store, state: st}, nil
 }
 
@@ -207,14 +221,15 @@ var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
 // createGuard makes an interrupted create leave nothing behind: on SIGINT,
 // SIGTERM or SIGHUP before the commit it kills the placeholder, removes
 // the container's directory and exits 128+N. After the commit the create
-// has succeeded and the signal is ignored (create returns at once).
+// has succeeded and the signal is ignored (create returns at once). It
+// removes the pid file too, which create writes before the commit.
 type createGuard struct {
 	mu        sync.Mutex
 	committed bool
 	procs     []*os.Process
 }
 
-func guardCreate(c *scaffold.Container, id string) *createGuard {
+func guardCreate(c *scaffold.Container, id, pidFile string) *createGuard {
 	g := &createGuard{}
 	sigs := early.wait(interrupting...)
 	go func() {
@@ -228,6 +243,9 @@ func guardCreate(c *scaffold.Container, id string) *createGuard {
 			p.Kill() // an exited one says so; a pid is never reused under os.Process
 		}
 		os.RemoveAll(c.Dir)
+		if pidFile != "" {
+			os.Remove(pidFile)
+		}
 		ulog.L.Error().Msgf("urun create %s: interrupted by %v: nothing was created", id, s)
 		os.Exit(128 + int(s.(unix.Signal)))
 	}()

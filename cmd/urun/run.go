@@ -135,19 +135,12 @@ func removeState(dir string) error {
 }
 
 // haveChildren reports whether this process has children (orphans of the
-// container, as we are its subreaper). Unsure means yes.
+// container, as we are its subreaper): waitid says ECHILD when there are
+// none, and WNOWAIT leaves any it finds unreaped. Unsure means yes.
 func haveChildren() bool {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return true
-	}
-	for _, t := range tasks {
-		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
-		if err != nil || len(data) > 0 {
-			return true
-		}
-	}
-	return false
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err != unix.ECHILD
 }
 
 func (c *runCmd) cleanup(g *Globals) {
