@@ -57,6 +57,7 @@ type setup struct {
 	spec    *specs.Spec
 	env     Env
 	root    string
+	rootDir *os.File        // O_PATH handle on the rootfs mount, until pivot_root
 	devTmp  bool            // /dev is a tmpfs urun must populate
 	mounted map[string]bool // container paths the config mounted
 }
@@ -85,7 +86,16 @@ func (s *setup) propagation() error {
 
 func (s *setup) bindRootfs() error {
 	// pivot_root needs the new root to be a mount point.
-	return errnoPath(s.root, unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""))
+	if err := unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return errnoPath(s.root, err)
+	}
+	// Mount points are looked up from this handle on the new mount.
+	d, err := os.OpenFile(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errnoPath(s.root, unwrap(err))
+	}
+	s.rootDir = d
+	return nil
 }
 
 func (s *setup) configMounts() error {
@@ -176,48 +186,126 @@ func (s *setup) resolve(dest string) (string, error) {
 	return p, nil
 }
 
-// mountPoint creates the destination (a directory, or a file when the source
-// is not a directory) and returns its resolved host path.
-func (s *setup) mountPoint(dest string, dir bool) (string, error) {
+// mountPoint creates the destination (a directory, or an empty file when
+// the source is not a directory) and returns an O_PATH handle on it. Every
+// lookup is openat2 with RESOLVE_IN_ROOT from the rootfs handle, so no
+// symlink or ".." leads out of the rootfs even if the tree changes between
+// lookup and mount: the mount goes onto the handle, not onto a path looked
+// up again. (pathrs-lite does the same and more, but cost ~1 ms per
+// container here in /proc checks; see bench/README.md.)
+func (s *setup) mountPoint(dest string, dir bool) (*os.File, error) {
+	// SecureJoin picks where a dangling symlink would lead, inside the
+	// rootfs; that is where a missing mount point is created.
 	p, err := s.resolve(dest)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if st, err := os.Lstat(p); err == nil {
-		if st.IsDir() != dir {
-			if dir {
-				return "", fmt.Errorf("mount point %s exists and is not a directory (the source is a directory)", dest)
-			}
-			return "", fmt.Errorf("mount point %s is a directory, but the source is not: a file binds only onto a file (name the file inside it, e.g. %s)", dest, filepath.Join(dest, "NAME"))
+	rel := strings.TrimPrefix(p, s.root)
+	if rel == "" {
+		rel = "/"
+	}
+	fd, err := s.openIn(rel, unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		err = s.create(rel, dir)
+		if err == nil {
+			fd, err = s.openIn(rel, unix.O_PATH|unix.O_NOFOLLOW)
 		}
-		return p, nil
 	}
-	if dir {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return "", fmt.Errorf("create mount point: %w", err)
-		}
-		return p, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return "", fmt.Errorf("create mount point: %w", err)
-	}
-	fd, err := unix.Open(p, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_WRONLY, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("create mount point %s: %w", dest, err)
+		return nil, fmt.Errorf("mount point %s: %w", dest, err)
 	}
-	unix.Close(fd)
-	return p, nil
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount point %s: %w", dest, err)
+	}
+	switch typ := st.Mode & unix.S_IFMT; {
+	case typ == unix.S_IFDIR && dir, typ != unix.S_IFDIR && typ != unix.S_IFLNK && !dir:
+		return os.NewFile(uintptr(fd), dest), nil
+	case typ == unix.S_IFLNK:
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount point %s: became a symlink while being set up", dest)
+	case dir:
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount point %s exists and is not a directory (the source is a directory)", dest)
+	default:
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount point %s is a directory, but the source is not: a file binds only onto a file (name the file inside it, e.g. %s)", dest, filepath.Join(dest, "NAME"))
+	}
 }
 
+// openIn opens path (relative to the rootfs) with the rootfs as "/".
+func (s *setup) openIn(path string, flags int) (int, error) {
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	if flags&unix.O_CREAT != 0 {
+		how.Mode = 0o644 // the kernel refuses a mode without O_CREAT
+	}
+	for {
+		fd, err := unix.Openat2(int(s.rootDir.Fd()), path, how)
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue // a rename raced the lookup: retry, as the man page says
+		}
+		return fd, err
+	}
+}
+
+// create makes path's missing directories, one component at a time, each
+// made inside a parent opened in the rootfs, and the file itself when dir
+// is false.
+func (s *setup) create(path string, dir bool) error {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	last := len(parts)
+	if !dir {
+		last--
+	}
+	cur := "/"
+	for i := 0; i < last; i++ {
+		next := filepath.Join(cur, parts[i])
+		fd, err := s.openIn(next, unix.O_PATH|unix.O_DIRECTORY)
+		if errors.Is(err, unix.ENOENT) {
+			pfd, perr := s.openIn(cur, unix.O_PATH|unix.O_DIRECTORY)
+			if perr != nil {
+				return perr
+			}
+			err = unix.Mkdirat(pfd, parts[i], 0o755)
+			unix.Close(pfd)
+			if err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("mkdir %s: %w", next, err)
+			}
+			fd, err = s.openIn(next, unix.O_PATH|unix.O_DIRECTORY)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", next, err)
+		}
+		unix.Close(fd)
+		cur = next
+	}
+	if dir {
+		return nil
+	}
+	fd, err := s.openIn(path, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	unix.Close(fd)
+	return nil
+}
+
+// fdPath names an open file for mount(2), which follows the magic link to
+// exactly that file.
+func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
 func (s *setup) mountFS(src, dest, typ string, flags uintptr, data string) error {
-	p, err := s.mountPoint(dest, true)
+	h, err := s.mountPoint(dest, true)
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	if src == "" {
 		src = typ
 	}
-	if err := unix.Mount(src, p, typ, flags, data); err != nil {
+	if err := unix.Mount(src, fdPath(h), typ, flags, data); err != nil {
 		return fmt.Errorf("mount %s (type %s, options %q): %w%s", dest, typ, data, err, hint(typ, err))
 	}
 	return nil
@@ -231,14 +319,17 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 	if err != nil {
 		return fmt.Errorf("bind source %s: %w", src, unwrap(err))
 	}
-	p, err := s.mountPoint(dest, st.IsDir())
+	h, err := s.mountPoint(dest, st.IsDir())
 	if err != nil {
 		return err
 	}
-	return bindAt(src, p, recursive, o)
+	defer h.Close()
+	return bindAt(src, int(h.Fd()), "", dest, recursive, o)
 }
 
-func bindAt(src, target string, recursive bool, o Options) error {
+// bindAt binds src onto target, named by dirfd and path as in move_mount
+// (path "" for the file dirfd itself); name is for messages.
+func bindAt(src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
@@ -271,8 +362,12 @@ func bindAt(src, target string, recursive bool, o Options) error {
 			return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
 		}
 	}
-	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("move_mount %s onto %s: %w", src, target, err)
+	mflags := unix.MOVE_MOUNT_F_EMPTY_PATH
+	if target == "" {
+		mflags |= unix.MOVE_MOUNT_T_EMPTY_PATH
+	}
+	if err := unix.MoveMount(fd, "", dirfd, target, mflags); err != nil {
+		return fmt.Errorf("move_mount %s onto %s: %w", src, name, err)
 	}
 	return nil
 }
@@ -329,6 +424,7 @@ func (s *setup) pivot() error {
 	if err := unix.Chdir(s.root); err != nil {
 		return errnoPath(s.root, err)
 	}
+	s.rootDir.Close()
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return errnoPath(s.root, err)
 	}
@@ -358,7 +454,7 @@ func (s *setup) maskPaths() error {
 		if st.IsDir() {
 			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
 		} else {
-			err = bindAt("/dev/null", p, false, Options{})
+			err = bindAt("/dev/null", unix.AT_FDCWD, p, p, false, Options{})
 		}
 		if err != nil {
 			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, err)
@@ -379,7 +475,7 @@ func (s *setup) readonlyPaths() error {
 		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		if err := bindAt(p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
+		if err := bindAt(p, unix.AT_FDCWD, p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
 			return fmt.Errorf("linux.readonlyPaths[%d] %s: %w", i, path, err)
 		}
 	}
