@@ -184,9 +184,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			}
 		}()
 	}
+	guard.lock() // an interrupt's cleanup must not race these writes
 	if err = c.Save(st); err == nil {
 		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
 	}
+	guard.unlock()
 	if err != nil {
 		return nil, err
 	}
