@@ -3,7 +3,6 @@ package scaffold
 import (
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -81,18 +80,10 @@ func (s *State) members(pinned bool) []member {
 	return out
 }
 
-// procSession reads a process's session ID (stat field 6) and start time.
+// procSession reads a process's session ID and start time.
 func procSession(pid int) (sid int, start uint64, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f, err := statFields(pid)
 	if err != nil {
-		return 0, 0, false
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 20 {
 		return 0, 0, false
 	}
 	sid, err1 := strconv.Atoi(f[3])

@@ -74,21 +74,31 @@ func Alive(pid int, startTime uint64) bool {
 
 // ProcStart reads a process's start time and state letter.
 func ProcStart(pid int) (uint64, byte, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	// comm may contain spaces and parentheses: fields start after the last ')'.
+	st, err := strconv.ParseUint(f[19], 10, 64)
+	return st, f[0][0], err
+}
+
+// statFields reads /proc/PID/stat from field 3 (state) on: comm may hold
+// spaces and parentheses, so fields start after the last ')'. f[0] is the
+// state, f[3] the session ID, f[19] the start time.
+func statFields(pid int) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
 	i := strings.LastIndexByte(string(data), ')')
 	if i < 0 {
-		return 0, 0, errors.New("malformed stat")
+		return nil, errors.New("malformed stat")
 	}
 	f := strings.Fields(string(data[i+1:]))
 	if len(f) < 20 {
-		return 0, 0, errors.New("malformed stat")
+		return nil, errors.New("malformed stat")
 	}
-	st, err := strconv.ParseUint(f[19], 10, 64)
-	return st, f[0][0], err
+	return f, nil
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$`)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -198,6 +199,24 @@ func TestHalfCreated(t *testing.T) {
 	})
 }
 
+// startPiped starts cmd with its stdout on a pipe of our own, returned for
+// reading: the container keeps writing to it after create exits (Wait
+// would close a StdoutPipe).
+func startPiped(t *testing.T, cmd *exec.Cmd) *bufio.Reader {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return bufio.NewReader(r)
+}
+
 // pidsFrom parses the PIDs a container printed, one a line.
 func pidsFrom(t *testing.T, br *bufio.Reader, n int) []int {
 	var out []int
@@ -251,19 +270,7 @@ func TestOtherProcesses(t *testing.T) {
 				pidFile := filepath.Join(e.Bundle, "pid")
 				verb = append(verb[:1], "--pid-file", pidFile, "o1")
 				cmd := e.Command(verb...)
-				// A pipe of our own: the container keeps writing to it
-				// after create exits (Wait would close a StdoutPipe).
-				r, w, err := os.Pipe()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer r.Close()
-				cmd.Stdout = w
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				w.Close()
-				br := bufio.NewReader(r)
+				br := startPiped(t, cmd)
 				if tc.name != "run" {
 					if err := cmd.Wait(); err != nil {
 						t.Fatalf("create: %v", err)
@@ -333,14 +340,7 @@ func TestRunForwardsMoreSignals(t *testing.T) {
 	ForEach(t, func(t *testing.T, a *Account) {
 		e := NewEnv(t, a, "sh", "-c", "trap 'echo got WINCH' WINCH; trap 'echo got 40; exit 7' 40; echo ready; while :; do sleep 0.01; done")
 		cmd := e.Command("run", "f1")
-		r, w, _ := os.Pipe()
-		defer r.Close()
-		cmd.Stdout = w
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		br := bufio.NewReader(r)
+		br := startPiped(t, cmd)
 		if line, _ := br.ReadString('\n'); line != "ready\n" {
 			t.Fatalf("container: %q", line)
 		}
