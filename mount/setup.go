@@ -89,10 +89,18 @@ func (s *setup) bindRootfs() error {
 	if err := unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return errnoPath(s.root, err)
 	}
-	// Mount points are looked up from this handle on the new mount.
+	return s.openRoot()
+}
+
+// openRoot (re)opens the handle mount points are looked up from: the
+// topmost mount on the rootfs.
+func (s *setup) openRoot() error {
 	d, err := os.OpenFile(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return errnoPath(s.root, unwrap(err))
+	}
+	if s.rootDir != nil {
+		s.rootDir.Close()
 	}
 	s.rootDir = d
 	return nil
@@ -119,6 +127,13 @@ func (s *setup) configMounts() error {
 		}
 		dest := filepath.Clean(m.Destination)
 		s.mounted[dest] = true
+		if dest == "/" {
+			// Something now covers the rootfs: look up later mount points
+			// from it, not from the rootfs mount underneath.
+			if err := s.openRoot(); err != nil {
+				return err
+			}
+		}
 		if dest == "/dev" && m.Type == "tmpfs" {
 			s.devTmp = true
 		}
@@ -169,8 +184,14 @@ func (s *setup) oneMount(m specs.Mount) error {
 			return err
 		}
 		if o.Propagation != 0 {
-			p, _ := s.resolve(m.Destination)
-			return errnoPath(p, unix.Mount("", p, "", o.Propagation, ""))
+			// A fresh in-root lookup now lands on the new mount's root,
+			// which is what the propagation flag applies to.
+			h, err := s.mountPoint(m.Destination, true)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			return errnoPath(m.Destination, unix.Mount("", fdPath(h), "", o.Propagation, ""))
 		}
 		return nil
 	}
@@ -284,7 +305,12 @@ func (s *setup) create(path string, dir bool) error {
 	if dir {
 		return nil
 	}
-	fd, err := s.openIn(path, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW)
+	// O_EXCL: never open (and maybe block on) whatever raced into place;
+	// the caller checks what is there.
+	fd, err := s.openIn(path, unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}

@@ -322,14 +322,14 @@ func (s *Store) List() ([]*State, error) {
 		if !e.IsDir() || ValidateID(e.Name()) != nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(s.Dir, e.Name(), "state.json"))
+		// Under the shared lock, as state reads it: a create in progress
+		// holds the lock until its container is set up (or gone).
+		c, err := s.Open(e.Name(), false)
 		if err != nil {
 			continue
 		}
-		var st State
-		if json.Unmarshal(data, &st) == nil {
-			out = append(out, &st)
-		}
+		c.Close()
+		out = append(out, c.State)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

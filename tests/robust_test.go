@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -251,15 +253,18 @@ func exited(pid int, wait bool) bool {
 // kill --all, delete and run reach the container's other processes, also
 // one that called setsid, as runc does through the cgroup.
 func TestOtherProcesses(t *testing.T) {
-	// Two background sleeps, one in its own session; their PIDs are host
-	// PIDs (no PID namespace).
-	const script = "sleep 1001 & echo $!; setsid sleep 1002 & echo $!; "
+	// Three background sleeps: one plain, one in its own session, one in
+	// its own session and mount namespace. Their PIDs are host PIDs (no
+	// PID namespace).
+	const script = "sleep 1001 & echo $!; setsid sleep 1002 & echo $!; unshare -m setsid sleep 1003 & echo $!; "
+	names := []string{"sleep", "setsid sleep", "unshare -m setsid sleep"}
 	ForEach(t, func(t *testing.T, a *Account) {
 		for _, tc := range []struct{ name, tail string }{
-			{"kill-all", "wait"},         // running: kill --all KILL
-			{"delete-force", "wait"},     // running: delete --force
-			{"delete-stopped", "exit 0"}, // stopped: delete (same session only)
-			{"run", "exit 0"},            // run: leftovers killed at exit
+			{"kill-all", "wait"},           // running: kill --all KILL
+			{"delete-force", "wait"},       // running: delete --force
+			{"delete-stopped", "exit 0"},   // stopped: delete (same session and namespace only)
+			{"kill-all-stopped", "exit 0"}, // stopped: kill --all still reaches them
+			{"run", "exit 0"},              // run: leftovers killed at exit
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				e := NewEnv(t, a, "sh", "-c", script+tc.tail)
@@ -277,7 +282,7 @@ func TestOtherProcesses(t *testing.T) {
 					}
 					e.MustUrun("start", "o1")
 				}
-				pids := pidsFrom(t, br, 2)
+				pids := pidsFrom(t, br, 3)
 				main := ReadPidFile(t, pidFile)
 				switch tc.name {
 				case "kill-all":
@@ -289,21 +294,31 @@ func TestOtherProcesses(t *testing.T) {
 				case "delete-stopped":
 					WaitPid(t, main)
 					e.MustUrun("delete", "o1")
+				case "kill-all-stopped":
+					WaitPid(t, main)
+					if r := e.Urun("kill", "o1", "KILL"); r.Code != 1 || !strings.Contains(r.Stderr, "urun kill o1: cannot signal: container is stopped") {
+						t.Errorf("kill of a stopped container: %s", r)
+					}
+					e.MustUrun("kill", "--all", "o1", "KILL")
+					e.MustUrun("delete", "o1")
 				case "run":
 					if err := cmd.Wait(); err != nil {
 						t.Fatalf("run: %v", err)
 					}
 				}
-				want := []bool{true, true}
-				if tc.name == "delete-stopped" {
+				want := []bool{true, true, true}
+				if strings.HasSuffix(tc.name, "-stopped") {
 					// Once the main process is gone the namespace's inode
-					// number may name a newer container: only the
-					// container's session counts, so the setsid one stays.
-					want[1] = false
+					// number may name a newer container: only processes in
+					// the container's session and namespace count (and
+					// their children), so the other two stay. (run, their
+					// subreaper, and a live main process's children do not
+					// have this gap.)
+					want[1], want[2] = false, false
 				}
 				for i, p := range pids {
 					if got := exited(p, want[i]); got != want[i] {
-						t.Errorf("pid %d (%s): exited %v, want %v", p, []string{"sleep", "setsid sleep"}[i], got, want[i])
+						t.Errorf("pid %d (%s): exited %v, want %v", p, names[i], got, want[i])
 					}
 					unix.Kill(p, unix.SIGKILL)
 				}
@@ -355,6 +370,119 @@ func TestRunForwardsMoreSignals(t *testing.T) {
 		cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 7 {
 			t.Errorf("run exit %d, want 7", code)
+		}
+		e.AssertClean()
+	})
+}
+
+// processesOf counts the account's processes whose command line is argv.
+func processesOf(uid int, argv ...string) int {
+	want := strings.Join(argv, "\x00") + "\x00"
+	n := 0
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		var st syscall.Stat_t
+		if syscall.Stat(d, &st) != nil || int(st.Uid) != uid {
+			continue
+		}
+		if cl, _ := os.ReadFile(d + "/cmdline"); string(cl) == want {
+			n++
+		}
+	}
+	return n
+}
+
+// zombieChildren counts pid's children that are zombies.
+func zombieChildren(pid int) int {
+	n := 0
+	for _, c := range children(pid) {
+		if data, err := os.ReadFile("/proc/" + strconv.Itoa(c) + "/stat"); err == nil {
+			if i := strings.LastIndexByte(string(data), ')'); i > 0 && len(data) > i+2 && data[i+2] == 'Z' {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A container that keeps forking: run reaps its orphans as they come (no
+// zombies pile up under it) and kills what is left when the command ends;
+// delete --force leaves no process behind however fast the forks come.
+func TestForkingContainer(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		t.Run("run", func(t *testing.T) {
+			e := NewEnv(t, a, "sh", "-c", "i=0; while [ $i -lt 200 ]; do (true &); i=$((i+1)); done; (sleep 1005 &); echo forked; sleep 1006")
+			cmd := e.Command("run", "z1")
+			br := startPiped(t, cmd)
+			if line, _ := br.ReadString('\n'); line != "forked\n" {
+				t.Fatalf("container: %q", line)
+			}
+			// 200 orphans have exited or will: all must be reaped.
+			deadline := time.Now().Add(10 * time.Second)
+			for zombieChildren(cmd.Process.Pid) > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if z := zombieChildren(cmd.Process.Pid); z > 0 {
+				t.Errorf("%d zombies under urun run", z)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 143 {
+				t.Errorf("run exit %d, want 143", code)
+			}
+			for _, s := range []string{"1005", "1006"} {
+				if n := processesOf(a.UID, "sleep", s); n != 0 {
+					t.Errorf("%d sleep %s left after run", n, s)
+				}
+			}
+			e.AssertClean()
+		})
+		t.Run("delete-force", func(t *testing.T) {
+			e := NewEnv(t, a, "sh", "-c", "echo looping; while :; do (sleep 1007 &); done")
+			cmd := e.Command("create", "z2")
+			br := startPiped(t, cmd)
+			if err := cmd.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			main := e.State("z2").Pid
+			e.MustUrun("start", "z2")
+			if line, _ := br.ReadString('\n'); line != "looping\n" {
+				t.Fatalf("container: %q", line)
+			}
+			e.MustUrun("delete", "--force", "z2")
+			WaitPid(t, main)
+			if n := processesOf(a.UID, "sleep", "1007"); n != 0 {
+				t.Errorf("%d sleep 1007 left after delete --force", n)
+			}
+			e.AssertClean()
+		})
+	})
+}
+
+// A mount over "/" does not hide the mounts after it, and a config whose
+// uidMappings key is spelt with a JSON escape is still refused cleanly.
+func TestMountOverRootAndEscapedKey(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", "grep -c ' /tmp ' /proc/self/mountinfo")
+		root := specs.Mount{Destination: "/", Type: "bind", Source: filepath.Join(e.Bundle, "rootfs"), Options: []string{"rbind"}}
+		e.Spec.Mounts = append([]specs.Mount{root}, e.Spec.Mounts...)
+		e.WriteSpec()
+		if r := e.Urun("run", "r1"); r.Code != 0 || r.Stdout != "1\n" {
+			t.Errorf("mount over /: %s", r)
+		}
+		// MayMapIDs (the fast path's check) does not decode escapes; the
+		// full decode does, and the refusal must not crash.
+		e.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 4242, Size: 1}}
+		data, _ := json.Marshal(e.Spec)
+		data = []byte(strings.Replace(string(data), `"uidMappings"`, `"uid\u004dappings"`, 1))
+		e.WriteConfig(data)
+		own := a.UID
+		if a.Nested {
+			own = 0
+		}
+		want := fmt.Sprintf("urun run r2: config.json: linux.uidMappings[0]: container uid 0 must map to urun's own uid %d, not 4242 (urun sets the container up as its root)", own)
+		if r := e.Urun("run", "r2"); r.Code != 1 || strings.TrimSpace(r.Stderr) != want {
+			t.Errorf("escaped key: %s\nwant %s", r, want)
 		}
 		e.AssertClean()
 	})

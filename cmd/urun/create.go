@@ -88,6 +88,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	var guard *createGuard
 	if o.park && !strings.HasPrefix(o.hang, "create") {
 		guard = guardCreate(c, o.id, o.pidFile)
+		// Runs before the removal above: an interrupt after this point
+		// must not remove a directory that may be another create's now.
+		defer guard.finish()
 	}
 	var listen *os.File
 	if o.park {
@@ -112,11 +115,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 		guard.track(ph)
-		defer func() {
+		defer func(ph *scaffold.Placeholder) {
 			if err != nil {
 				ph.Kill()
 			}
-		}()
+		}(ph) // this one: ph may be replaced below
 	}
 	if err = b.Decode(); err != nil {
 		return nil, err
@@ -158,11 +161,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 		guard.track(ph)
-		defer func() {
+		defer func(ph *scaffold.Placeholder) {
 			if err != nil {
 				ph.Kill()
 			}
-		}()
+		}(ph) // this one: ph may be replaced below
 	}
 	// The placeholder sets the container up while this process writes the
 	// state and the pid file. Nobody sees them early: readers of the state
@@ -177,16 +180,16 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
 		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
 	}
-	if o.pidFile != "" {
-		defer func() {
-			if err != nil {
-				os.Remove(o.pidFile)
-			}
-		}()
-	}
 	guard.lock() // an interrupt's cleanup must not race these writes
 	if err = c.Save(st); err == nil {
-		err = scaffold.WritePidFile(o.pidFile, ph.Pid)
+		if err = scaffold.WritePidFile(o.pidFile, ph.Pid); err == nil && o.pidFile != "" {
+			guard.wrotePidFile()
+			defer func() {
+				if err != nil {
+					os.Remove(o.pidFile) // ours: a create that fails leaves none
+				}
+			}()
+		}
 	}
 	guard.unlock()
 	if err != nil {
@@ -224,10 +227,11 @@ var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
 // SIGTERM or SIGHUP before the commit it kills the placeholder, removes
 // the container's directory and exits 128+N. After the commit the create
 // has succeeded and the signal is ignored (create returns at once). It
-// removes the pid file too, which create writes before the commit.
+// removes the pid file too if create wrote it (before the commit).
 type createGuard struct {
 	mu        sync.Mutex
-	committed bool
+	committed bool // create succeeded, or gave up and cleaned up itself
+	pidFile   bool // create wrote the pid file
 	procs     []*os.Process
 }
 
@@ -245,7 +249,7 @@ func guardCreate(c *scaffold.Container, id, pidFile string) *createGuard {
 			p.Kill() // an exited one says so; a pid is never reused under os.Process
 		}
 		os.RemoveAll(c.Dir)
-		if pidFile != "" {
+		if g.pidFile {
 			os.Remove(pidFile)
 		}
 		ulog.L.Error().Msgf("urun create %s: interrupted by %v: nothing was created", id, s)
@@ -276,6 +280,19 @@ func (g *createGuard) commit() {
 	if g != nil {
 		g.committed = true
 	}
+}
+func (g *createGuard) wrotePidFile() {
+	if g != nil {
+		g.pidFile = true
+	}
+}
+
+// finish stands the guard down when create returns; from then on its own
+// cleanup (or success) stands.
+func (g *createGuard) finish() {
+	g.mu.Lock()
+	g.committed = true
+	g.mu.Unlock()
 }
 
 // mntNS names the placeholder's mount namespace, which identifies the

@@ -34,11 +34,15 @@ func kill(g *Globals, id, name string, all bool) error {
 		return err
 	}
 	defer ct.Close()
+	if all {
+		// Also for a stopped container: processes it left may remain.
+		if err := ct.State.SignalAll(sig); err != nil {
+			return fmt.Errorf("cannot signal: %w", errStopped)
+		}
+		return nil
+	}
 	if ct.State.LiveStatus() == scaffold.Stopped {
 		return fmt.Errorf("cannot signal: %w", errStopped)
-	}
-	if all {
-		return ct.State.SignalAll(sig)
 	}
 	return ct.State.Signal(sig)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -59,9 +57,10 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ulog.Trace("signals caught")
 	if !c.Detach {
-		// Orphans of the container become our children, so finding none
-		// after the command exits proves nothing was left behind.
-		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // only an optimisation
+		// Orphans of the container become our children (see reap.go).
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return wrap("run", c.ID, err)
+		}
 	}
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
@@ -73,12 +72,6 @@ func (c *runCmd) Run(g *Globals) error {
 	if !c.Detach {
 		early.waitRest(forwardedRest...)
 		ulog.Trace("all signals caught")
-	}
-	// Hold the mount namespace so that, after the command exits, what it
-	// left behind can be found by namespace without an inode reused.
-	var ns *os.File
-	if !c.Detach {
-		ns, _ = os.Open("/proc/" + strconv.Itoa(ct.ph.Pid) + "/ns/mnt")
 	}
 	if err := ct.ph.Release(); err != nil {
 		ct.ph.Cmd.Wait()
@@ -101,15 +94,14 @@ func (c *runCmd) Run(g *Globals) error {
 		}
 	}()
 	ulog.Trace("released")
-	err = ct.ph.Cmd.Wait()
+	ws, werr := waitMain(ct.ph.Pid)
 	ulog.Trace("container exited")
 	close(done)
-	if ns != nil && haveChildren() {
+	if haveChildren() {
 		// As runc's cgroup removal does: nothing outlives the container.
-		if n := ct.state.KillLeftovers(); n > 0 {
+		if n := killDescendants(); n > 0 {
 			ulog.L.Debug().Msgf("killed %d process(es) the container left behind", n)
 		}
-		ns.Close()
 		ulog.Trace("leftovers killed")
 	}
 	// No signal.Stop: it waits for the signal loop to go idle (~0.5 ms),
@@ -122,7 +114,10 @@ func (c *runCmd) Run(g *Globals) error {
 		}
 		ulog.Trace("state removed")
 	}
-	return exitStatus(err)
+	if werr != nil {
+		return wrap("run", c.ID, fmt.Errorf("wait for the container process: %w", werr))
+	}
+	return exitStatus(ws)
 }
 
 // removeState removes a run container's directory, which holds only
@@ -134,36 +129,22 @@ func removeState(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// haveChildren reports whether this process has children (orphans of the
-// container, as we are its subreaper): waitid says ECHILD when there are
-// none, and WNOWAIT leaves any it finds unreaped. Unsure means yes.
-func haveChildren() bool {
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	return err != unix.ECHILD
-}
-
 func (c *runCmd) cleanup(g *Globals) {
 	if err := deleteContainer(g, c.ID, true); err != nil {
 		ulog.L.Warn().Msgf("urun run %s: remove state: %v", c.ID, err)
 	}
 }
 
-// exitStatus turns Wait's result into the shell convention: the exit code,
-// or 128+N when killed by signal N.
-func exitStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return err
-	}
-	ws := ee.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
+// exitStatus turns a wait status into the shell convention: the exit
+// code, or 128+N when killed by signal N.
+func exitStatus(ws unix.WaitStatus) error {
+	switch {
+	case ws.Signaled():
 		return exitCode(128 + int(ws.Signal()))
+	case ws.ExitStatus() != 0:
+		return exitCode(ws.ExitStatus())
 	}
-	return exitCode(ws.ExitStatus())
+	return nil
 }
 
 var _ = scaffold.Running
