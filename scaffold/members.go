@@ -62,13 +62,14 @@ func (s *State) pinNS() *os.File {
 // one and returns them, held by pidfds (the caller closes them). It scans
 // until a pass finds no process it had not found, so one forked during a
 // scan is found by the next.
-// afterFirst, if not nil, runs after the first pass (KillAll kills the
-// main process there: once it can fork no more, the passes end). settle,
-// if not nil, runs when a pass finds nothing new, with what was found so
-// far; then one more pass must find nothing either. KillAll waits there
-// for every process killed to be gone: one that was killed while forking
-// may still bring a child into the world until it is.
-func (s *State) signalMembers(sig unix.Signal, afterFirst func(), settle func([]member) error) ([]member, error) {
+// afterFirst, if not nil, runs after the first pass and says whether it
+// signalled anything (KillAll kills the main process there: once it can
+// fork no more, the passes end). settle, if not nil, runs when a pass
+// finds nothing new and anything was signalled, with what was found; then
+// one more pass must find nothing either. KillAll waits there for every
+// process killed to be gone: one killed while forking may still bring a
+// child into the world until it is.
+func (s *State) signalMembers(sig unix.Signal, afterFirst func() bool, settle func([]member) error) ([]member, error) {
 	pin := s.pinNS()
 	if pin != nil {
 		defer pin.Close()
@@ -103,21 +104,22 @@ func (s *State) signalMembers(sig unix.Signal, afterFirst func(), settle func([]
 			unix.PidfdSendSignal(fd, sig, nil, 0) //nolint:errcheck // it may have exited
 			found++
 		}
-		switch {
-		case pass == 0 && afterFirst != nil:
-			afterFirst()
-		case found > 0:
+		if pass == 0 && afterFirst != nil && afterFirst() {
+			found++
+		}
+		if found > 0 {
 			settled = false
-		case settle != nil && !settled:
-			if err := settle(out); err != nil {
-				return out, err
-			}
-			settled = true
-		default:
+			continue
+		}
+		if settle == nil || settled || len(out) == 0 && pass == 0 {
 			ulog.L.Debug().Int("processes", len(out)).Int("passes", pass+1).Bool("namespacePinned", pin != nil).
 				Msgf("signalled the container's other processes with %s", unix.SignalName(sig))
 			return out, nil
 		}
+		if err := settle(out); err != nil {
+			return out, err
+		}
+		settled = true
 	}
 	return out, nil
 }
@@ -212,8 +214,8 @@ func (s *State) SignalAll(sig unix.Signal) error {
 // delete does, as runc does by destroying the cgroup.
 func (s *State) KillAll(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	ms, err := s.signalMembers(unix.SIGKILL, func() {
-		s.Signal(unix.SIGKILL) //nolint:errcheck // gone already is fine; KillWait checks
+	ms, err := s.signalMembers(unix.SIGKILL, func() bool {
+		return s.Signal(unix.SIGKILL) == nil // an error: gone already
 	}, func(ms []member) error {
 		if err := s.KillWait(time.Until(deadline)); err != nil {
 			return err
