@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -350,6 +351,9 @@ func (c *checker) mount(m *specs.Mount, path string) error {
 	c.honour("mounts.destination")
 	if m.Destination == "" || m.Destination[0] != '/' {
 		return c.refuse("mounts.destination", path+".destination", fmt.Sprintf("%q is not an absolute path", m.Destination))
+	}
+	if filepath.Clean(m.Destination) == "/" {
+		return c.refuse("mounts.destination", path+".destination", `"/" would cover the rootfs (and the mounts made before it): set root.path instead`)
 	}
 	if len(m.UIDMappings) > 0 {
 		return c.refuse("mounts.options.idmap", path+".uidMappings", "")

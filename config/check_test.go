@@ -130,6 +130,8 @@ var refusals = []refusal{
 		`process.oomScoreAdj: 1001 is outside -1000..1000 (see unsupported.md)`},
 	{"mounts.destination", func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "tmp", Type: "tmpfs"}} },
 		`mounts[0].destination: "tmp" is not an absolute path (see unsupported.md)`},
+	{"mounts.destination", func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "/.", Type: "tmpfs"}} },
+		`mounts[0].destination: "/" would cover the rootfs (and the mounts made before it): set root.path instead (see unsupported.md)`},
 	{"mounts.options.idmap", func(s *specs.Spec) {
 		s.Mounts = []specs.Mount{{Destination: "/t", Type: "tmpfs"}, {Destination: "/b", Type: "bind", Source: "/x", Options: []string{"rbind", "idmap"}}}
 	}, `mounts[1].options[1]: "idmap": idmapped mounts need privileges urun does not have (see unsupported.md)`},

@@ -65,7 +65,7 @@ var Table = []Feature{
 	{"process.execCPUAffinity", "process.execCPUAffinity", Ignored, "applies to processes exec'd into a running container, which urun does not do", ""},
 
 	// mounts.
-	{"mounts.destination", "mounts[].destination", Honoured, "resolved inside the rootfs, never through a symlink out of it; missing mount points are created; a relative path is refused", chIgnored},
+	{"mounts.destination", "mounts[].destination", Honoured, "resolved inside the rootfs, never through a symlink out of it; missing mount points are created; a relative path, and / (which would cover the rootfs), are refused", chIgnored},
 	{"mounts.bind", "mounts[] type bind, or option bind", Honoured, "bind mount of source (relative to the bundle); options only add flags, flags the host locked stay", chIgnored},
 	{"mounts.rbind", "mounts[] option rbind", Honoured, "recursive bind mount", chIgnored},
 	{"mounts.tmpfs", "mounts[] type tmpfs", Honoured, "new tmpfs with the options given (size=, mode=...)", chIgnored},

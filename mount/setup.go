@@ -92,15 +92,12 @@ func (s *setup) bindRootfs() error {
 	return s.openRoot()
 }
 
-// openRoot (re)opens the handle mount points are looked up from: the
-// topmost mount on the rootfs.
+// openRoot opens the handle mount points are looked up from: the rootfs
+// mount. (config.Check refuses a mount over "/", which would cover it.)
 func (s *setup) openRoot() error {
 	d, err := os.OpenFile(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return errnoPath(s.root, unwrap(err))
-	}
-	if s.rootDir != nil {
-		s.rootDir.Close()
 	}
 	s.rootDir = d
 	return nil
@@ -127,13 +124,6 @@ func (s *setup) configMounts() error {
 		}
 		dest := filepath.Clean(m.Destination)
 		s.mounted[dest] = true
-		if dest == "/" {
-			// Something now covers the rootfs: look up later mount points
-			// from it, not from the rootfs mount underneath.
-			if err := s.openRoot(); err != nil {
-				return err
-			}
-		}
 		if dest == "/dev" && m.Type == "tmpfs" {
 			s.devTmp = true
 		}

@@ -82,25 +82,6 @@ func ProcStart(pid int) (uint64, byte, error) {
 	return st, f[0][0], err
 }
 
-// statFields reads /proc/PID/stat from field 3 (state) on: comm may hold
-// spaces and parentheses, so fields start after the last ')'. f[0] is the
-// state, f[3] the session ID, f[19] the start time.
-func statFields(pid int) ([]string, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil, err
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return nil, errors.New("malformed stat")
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 20 {
-		return nil, errors.New("malformed stat")
-	}
-	return f, nil
-}
-
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$`)
 
 // MaxIDLen keeps state paths well inside PATH_MAX and socket limits.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,10 +37,11 @@ func kill(g *Globals, id, name string, all bool) error {
 	defer ct.Close()
 	if all {
 		// Also for a stopped container: processes it left may remain.
-		if err := ct.State.SignalAll(sig); err != nil {
+		err := ct.State.SignalAll(sig)
+		if errors.Is(err, scaffold.ErrNoProcess) {
 			return fmt.Errorf("cannot signal: %w", errStopped)
 		}
-		return nil
+		return err
 	}
 	if ct.State.LiveStatus() == scaffold.Stopped {
 		return fmt.Errorf("cannot signal: %w", errStopped)

@@ -1,0 +1,70 @@
+package scaffold
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Both ways of listing children find a child, and Descendants opens it
+// (and what is below it) unless told to keep it.
+func TestChildrenAndDescendants(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60 & wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	self := os.Getpid()
+	if !slices.Contains(Children(self), cmd.Process.Pid) || !slices.Contains(childrenByScan(self), cmd.Process.Pid) {
+		t.Fatalf("children of %d: %v / %v; want %d", self, Children(self), childrenByScan(self), cmd.Process.Pid)
+	}
+	// The shell's sleep shows up below it once started.
+	var ps []Proc
+	for i := 0; i < 5000 && len(ps) < 2; i++ {
+		closeProcs(ps)
+		ps = Descendants(self, nil)
+	}
+	defer closeProcs(ps)
+	if len(ps) < 2 || ps[0].Pid != cmd.Process.Pid {
+		t.Fatalf("descendants: %+v", ps)
+	}
+	kept := Descendants(self, ChildrenNow())
+	defer closeProcs(kept)
+	if len(kept) != 0 {
+		t.Errorf("descendants with the current children kept: %+v", kept)
+	}
+}
+
+// pinNS trusts the namespace only when it is still the recorded one.
+func TestPinNS(t *testing.T) {
+	start, _, err := ProcStart(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
+		t.Fatal(err)
+	}
+	s := &State{StartTime: start}
+	s.Pid = os.Getpid()
+	s.MntNS = fmt.Sprintf("mnt:[%d]", st.Ino)
+	if f := s.pinNS(); f == nil {
+		t.Error("pinNS refused the process's own namespace")
+	} else {
+		f.Close()
+	}
+	s.MntNS = fmt.Sprintf("mnt:[%d]", st.Ino+1)
+	if f := s.pinNS(); f != nil {
+		f.Close()
+		t.Error("pinNS accepted a namespace other than the recorded one")
+	}
+	s.MntNS, s.StartTime = fmt.Sprintf("mnt:[%d]", st.Ino), start+1
+	if f := s.pinNS(); f != nil {
+		f.Close()
+		t.Error("pinNS accepted a process with another start time")
+	}
+}
