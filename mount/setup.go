@@ -225,10 +225,14 @@ func (s *setup) mountPoint(dest string, dir bool) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount point %s: %w", dest, err)
 	}
-	var st unix.Stat_t
+	var st, root unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("mount point %s: %w", dest, err)
+	}
+	if unix.Fstat(int(s.rootDir.Fd()), &root) == nil && st.Dev == root.Dev && st.Ino == root.Ino {
+		unix.Close(fd)
+		return nil, fmt.Errorf("mount point %s: resolves to the rootfs itself, which a mount would cover", dest)
 	}
 	switch typ := st.Mode & unix.S_IFMT; {
 	case typ == unix.S_IFDIR && dir, typ != unix.S_IFDIR && typ != unix.S_IFLNK && !dir:

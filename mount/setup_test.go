@@ -26,6 +26,7 @@ func newSetup(t *testing.T) (*setup, string) {
 		"up":              "../../../../../outside",  // climbs above the rootfs
 		"etc/resolv.conf": "../run/stub/resolv.conf", // dangling, as in images
 		"etc/dirlink":     "/outside",
+		"rootlink":        "/",
 	}
 	for name, target := range links {
 		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
@@ -90,6 +91,8 @@ func TestMountPointKindMismatch(t *testing.T) {
 	}{
 		{"/etc/file", true, "mount point /etc/file exists and is not a directory (the source is a directory)"},
 		{"/etc", false, "mount point /etc is a directory, but the source is not"},
+		{"/rootlink", true, "mount point /rootlink: resolves to the rootfs itself, which a mount would cover"},
+		{"/etc/..", true, "mount point /etc/..: resolves to the rootfs itself, which a mount would cover"},
 	} {
 		h, err := s.mountPoint(tc.dest, tc.dir)
 		if err == nil {

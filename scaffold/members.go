@@ -60,8 +60,12 @@ func (s *State) pinNS() *os.File {
 type candidate struct{ pid, parent int }
 
 // scan looks through /proc once for the container's processes (see
-// above), adding the children of those found so far.
-func (s *State) scan(trustNS, mainAlive bool, known []Proc) []candidate {
+// above), adding the children of the main process (held by mainFD, -1 if
+// it is gone) and of those found so far. Each children list is used only
+// if its process is still alive after the listing: else its PID may name
+// another process now.
+func (s *State) scan(trustNS bool, mainFD int, known []Proc) []candidate {
+	mainAlive := mainFD >= 0 && !Exited(mainFD, time.Time{})
 	var out []candidate
 	for _, pid := range allPids() {
 		if pid == s.Pid || pid == os.Getpid() {
@@ -81,17 +85,18 @@ func (s *State) scan(trustNS, mainAlive bool, known []Proc) []candidate {
 			}
 		}
 	}
-	if mainAlive {
-		for _, c := range Children(s.Pid) {
-			out = append(out, candidate{pid: c, parent: s.Pid})
+	add := func(parent, fd int) {
+		kids := Children(parent)
+		if fd < 0 || Exited(fd, time.Time{}) {
+			return
+		}
+		for _, c := range kids {
+			out = append(out, candidate{pid: c, parent: parent})
 		}
 	}
+	add(s.Pid, mainFD)
 	for _, m := range known {
-		if !Exited(m.FD, 0) {
-			for _, c := range Children(m.Pid) {
-				out = append(out, candidate{pid: c, parent: m.Pid})
-			}
-		}
+		add(m.Pid, m.FD)
 	}
 	return out
 }
@@ -114,11 +119,19 @@ func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) e
 	}
 	seen := map[key]bool{}
 	var out []Proc
+	// A pidfd on the main process, if it lives: its session and children
+	// count only while it does.
+	mainFD := -1
+	if s.Pid > 0 {
+		if p, _, ok := openProc(s.Pid, 0, s.StartTime); ok {
+			mainFD = p.FD
+			defer unix.Close(mainFD)
+		}
+	}
 	settled := false
 	for pass := 0; pass < 100; pass++ {
-		mainAlive := s.Pid > 0 && Alive(s.Pid, s.StartTime)
 		found := 0
-		for _, c := range s.scan(pin != nil, mainAlive, out) {
+		for _, c := range s.scan(pin != nil, mainFD, out) {
 			p, info, ok := openProc(c.pid, c.parent, 0)
 			if !ok {
 				continue
@@ -137,7 +150,9 @@ func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) e
 		if pass == 0 && afterFirst != nil && afterFirst() {
 			found++
 		}
-		if found > 0 {
+		if found > 0 && (kill || pass < 2) {
+			// Without kill, a second and third pass only pick up children
+			// of what was found: one snapshot, give or take a fork.
 			settled = false
 			continue
 		}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,37 +52,45 @@ func readProc(pid int) (procInfo, bool) {
 
 // Children lists pid's children: from /proc/PID/task/*/children, or by a
 // scan of /proc for the parent PID on kernels built without
-// CONFIG_PROC_CHILDREN.
+// CONFIG_PROC_CHILDREN. A PID can be reused: callers that hold a pidfd on
+// pid check it has not exited after the listing.
 func Children(pid int) []int {
+	if !haveChildrenFiles() {
+		return childrenByScan(pid)
+	}
 	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
 	var out []int
-	readable := false
 	for _, t := range tasks {
-		data, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		readable = true
+		data, _ := os.ReadFile(t)
 		for _, f := range strings.Fields(string(data)) {
 			if c, err := strconv.Atoi(f); err == nil {
 				out = append(out, c)
 			}
 		}
 	}
-	if readable || len(tasks) > 0 {
-		return out
-	}
-	return childrenByScan(pid)
+	return out
 }
 
+var childrenFiles = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/thread-self/children")
+	return err == nil
+})
+
+func haveChildrenFiles() bool { return childrenFiles() }
+
 func childrenByScan(pid int) []int {
-	var out []int
+	return parentMap()[pid]
+}
+
+// parentMap scans /proc once: parent PID -> children.
+func parentMap() map[int][]int {
+	m := map[int][]int{}
 	for _, c := range allPids() {
-		if p, ok := readProc(c); ok && p.ppid == pid {
-			out = append(out, c)
+		if p, ok := readProc(c); ok {
+			m[p.ppid] = append(m[p.ppid], c)
 		}
 	}
-	return out
+	return m
 }
 
 func allPids() []int {
@@ -125,41 +135,48 @@ func openProc(pid, parent int, start uint64) (Proc, procInfo, bool) {
 }
 
 // Descendants opens every process below pid, found through the children
-// lists, leaving out (with what is below them) those skip names by PID
-// and start time. The caller closes them.
-func Descendants(pid int, skip map[int]uint64) []Proc {
+// lists, leaving out (with what is below them) those spare says to. The
+// caller closes them.
+func Descendants(pid int, spare func(pid int) bool) []Proc {
+	kidsOf := Children
+	if !haveChildrenFiles() {
+		m := parentMap() // one scan for the whole tree
+		kidsOf = func(p int) []int { return m[p] }
+	}
 	var out []Proc
-	for _, c := range Children(pid) {
-		p, info, ok := openProc(c, pid, 0)
-		if !ok {
-			continue
+	var walk func(parent, parentFD int)
+	walk = func(parent, parentFD int) {
+		kids := kidsOf(parent)
+		if parentFD >= 0 && Exited(parentFD, time.Time{}) {
+			return // the list may be of a process that reused its PID
 		}
-		if st, ok := skip[c]; ok && st == info.start {
-			unix.Close(p.FD)
-			continue
+		for _, c := range kids {
+			p, _, ok := openProc(c, parent, 0)
+			if !ok {
+				continue
+			}
+			if spare != nil && spare(c) {
+				unix.Close(p.FD)
+				continue
+			}
+			out = append(out, p)
+			walk(c, p.FD)
 		}
-		out = append(out, p)
-		out = append(out, Descendants(c, nil)...)
 	}
+	walk(pid, -1)
 	return out
 }
 
-// ChildrenNow records this process's current children (PID and start
-// time), for Descendants to skip.
-func ChildrenNow() map[int]uint64 {
-	out := map[int]uint64{}
-	for _, c := range Children(os.Getpid()) {
-		if p, ok := readProc(c); ok {
-			out[c] = p.start
-		}
-	}
-	return out
-}
-
-// Exited reports whether the process behind pidfd has exited, waiting up
-// to ms milliseconds.
-func Exited(pidfd, ms int) bool {
+// Exited reports whether the process behind pidfd has exited, waiting
+// until deadline (the zero time: not at all).
+func Exited(pidfd int, deadline time.Time) bool {
 	for {
+		ms := 0
+		if !deadline.IsZero() {
+			if ms = int(time.Until(deadline).Milliseconds()); ms < 0 {
+				ms = 0
+			}
+		}
 		n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, ms)
 		if err == unix.EINTR {
 			continue

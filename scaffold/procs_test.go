@@ -32,10 +32,10 @@ func TestChildrenAndDescendants(t *testing.T) {
 	if len(ps) < 2 || ps[0].Pid != cmd.Process.Pid {
 		t.Fatalf("descendants: %+v", ps)
 	}
-	kept := Descendants(self, ChildrenNow())
-	defer closeProcs(kept)
-	if len(kept) != 0 {
-		t.Errorf("descendants with the current children kept: %+v", kept)
+	spared := Descendants(self, func(pid int) bool { return pid == cmd.Process.Pid })
+	defer closeProcs(spared)
+	if len(spared) != 0 {
+		t.Errorf("descendants with the child spared: %+v", spared)
 	}
 }
 

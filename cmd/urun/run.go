@@ -57,14 +57,10 @@ func (c *runCmd) Run(g *Globals) error {
 		sigs = early.wait(forwarded...)
 	}
 	ulog.Trace("signals caught")
-	var keep map[int]uint64
 	if !c.Detach {
 		// Orphans of the container become our children (see reap.go).
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return wrap("run", c.ID, err)
-		}
-		if haveChildren() {
-			keep = scaffold.ChildrenNow() // not the container's
 		}
 	}
 	ct, err := createContainer(g, createOpts{
@@ -78,6 +74,7 @@ func (c *runCmd) Run(g *Globals) error {
 		early.waitRest(forwardedRest...)
 		ulog.Trace("all signals caught")
 	}
+	userns := userNS(ct.ph.Pid) // the container's, for what it leaves behind
 	if err := ct.ph.Release(); err != nil {
 		ct.ph.Cmd.Wait()
 		c.cleanup(g)
@@ -104,7 +101,7 @@ func (c *runCmd) Run(g *Globals) error {
 	close(done)
 	if haveChildren() {
 		// As runc's cgroup removal does: nothing outlives the container.
-		if n := killDescendants(keep, 10*time.Second); n > 0 {
+		if n := killDescendants(userns, 10*time.Second); n > 0 {
 			ulog.L.Debug().Msgf("killed %d process(es) the container left behind", n)
 		}
 		ulog.Trace("leftovers killed")
