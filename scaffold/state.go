@@ -414,20 +414,8 @@ func (s *State) KillWait(timeout time.Duration) error {
 // waitPidfd waits until the process behind pidfd has exited. It works for
 // processes that are not our children.
 func waitPidfd(pidfd, pid int, deadline time.Time) error {
-	for {
-		ms := int(time.Until(deadline).Milliseconds())
-		if ms <= 0 {
-			return fmt.Errorf("pid %d did not exit in time after SIGKILL", pid)
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, ms)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("wait for pid %d: %w", pid, err)
-		}
-		if n > 0 {
-			return nil
-		}
+	if !Exited(pidfd, deadline) {
+		return fmt.Errorf("pid %d did not exit in time after SIGKILL", pid)
 	}
+	return nil
 }

@@ -17,21 +17,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-)
 
-// children lists the child PIDs of pid (every thread's).
-func children(pid int) []int {
-	var out []int
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, t := range tasks {
-		data, _ := os.ReadFile(t)
-		for _, f := range strings.Fields(string(data)) {
-			n, _ := strconv.Atoi(f)
-			out = append(out, n)
-		}
-	}
-	return out
-}
+	"urun/scaffold"
+)
 
 // waitPlaceholder waits until pid has started the placeholder (a child
 // whose argv[0] is urun-init) and returns it. The deadline only turns a
@@ -40,7 +28,7 @@ func waitPlaceholder(t *testing.T, pid int) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, ch := range children(pid) {
+		for _, ch := range scaffold.Children(pid) {
 			if cl, _ := os.ReadFile("/proc/" + strconv.Itoa(ch) + "/cmdline"); strings.HasPrefix(string(cl), "urun-init\x00") {
 				return ch
 			}
@@ -394,7 +382,7 @@ func processesOf(uid int, argv ...string) int {
 // zombieChildren counts pid's children that are zombies.
 func zombieChildren(pid int) int {
 	n := 0
-	for _, c := range children(pid) {
+	for _, c := range scaffold.Children(pid) {
 		if data, err := os.ReadFile("/proc/" + strconv.Itoa(c) + "/stat"); err == nil {
 			if i := strings.LastIndexByte(string(data), ')'); i > 0 && len(data) > i+2 && data[i+2] == 'Z' {
 				n++
