@@ -207,6 +207,23 @@ func startPiped(t *testing.T, cmd *exec.Cmd) *bufio.Reader {
 	return bufio.NewReader(r)
 }
 
+// createStarted creates and starts container id, whose command prints
+// the line first when it runs, and returns its output and main PID.
+func createStarted(t *testing.T, e *Env, id, first string) (*bufio.Reader, int) {
+	t.Helper()
+	cmd := e.Command("create", id)
+	br := startPiped(t, cmd)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	main := e.State(id).Pid
+	e.MustUrun("start", id)
+	if line, _ := br.ReadString('\n'); line != first+"\n" {
+		t.Fatalf("container: %q, want %q", line, first)
+	}
+	return br, main
+}
+
 // pidsFrom parses the PIDs a container printed, one a line.
 func pidsFrom(t *testing.T, br *bufio.Reader, n int) []int {
 	var out []int
@@ -426,16 +443,7 @@ func TestForkingContainer(t *testing.T) {
 		})
 		t.Run("delete-force", func(t *testing.T) {
 			e := NewEnv(t, a, "sh", "-c", "echo looping; while :; do (sleep 1007 &); done")
-			cmd := e.Command("create", "z2")
-			br := startPiped(t, cmd)
-			if err := cmd.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			main := e.State("z2").Pid
-			e.MustUrun("start", "z2")
-			if line, _ := br.ReadString('\n'); line != "looping\n" {
-				t.Fatalf("container: %q", line)
-			}
+			_, main := createStarted(t, e, "z2", "looping")
 			e.MustUrun("delete", "--force", "z2")
 			WaitPid(t, main)
 			if n := processesOf(a.UID, "sleep", "1007"); n != 0 {
@@ -504,16 +512,7 @@ func TestRunKeepsEarlierChildren(t *testing.T) {
 func TestKillAllSnapshot(t *testing.T) {
 	ForEach(t, func(t *testing.T, a *Account) {
 		e := NewEnv(t, a, "sh", "-c", `trap 'sleep 0.2; echo rc=$?' TERM; echo ready; while :; do sleep 0.01; done`)
-		cmd := e.Command("create", "s1")
-		br := startPiped(t, cmd)
-		if err := cmd.Wait(); err != nil {
-			t.Fatal(err)
-		}
-		main := e.State("s1").Pid
-		e.MustUrun("start", "s1")
-		if line, _ := br.ReadString('\n'); line != "ready\n" {
-			t.Fatalf("container: %q", line)
-		}
+		br, main := createStarted(t, e, "s1", "ready")
 		e.MustUrun("kill", "--all", "s1", "TERM")
 		if line, _ := br.ReadString('\n'); line != "rc=0\n" {
 			t.Errorf("the trap's sleep ended with %q, want rc=0", line)

@@ -12,7 +12,7 @@ import (
 )
 
 type killCmd struct {
-	All    bool   `short:"a" help:"Signal every process of the container (those in its mount namespace), not only its main one."`
+	All    bool   `short:"a" help:"Signal every process of the container (found by its mount namespace, session and parentage), not only its main one."`
 	ID     string `arg:"" help:"Container ID."`
 	Signal string `arg:"" optional:"" default:"TERM" help:"Signal name (KILL, SIGKILL) or number."`
 }

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
 	"urun/ulog"
 )
 
@@ -148,8 +147,6 @@ func exitStatus(ws unix.WaitStatus) error {
 	}
 	return nil
 }
-
-var _ = scaffold.Running
 
 // earlyNotify is signal.Notify for run and create, started before the
 // command line is parsed. The first Notify waits for the runtime to start
