@@ -130,8 +130,15 @@ func (c *checker) hooks(s *specs.Spec, _ Options) error {
 		{"hooks.createContainer", h.CreateContainer}, {"hooks.startContainer", h.StartContainer},
 		{"hooks.poststart", h.Poststart}, {"hooks.poststop", h.Poststop},
 	} {
-		if len(l.hooks) > 0 {
-			return c.refuse(l.key, l.key, "")
+		for i, hk := range l.hooks {
+			c.honour(l.key)
+			path := fmt.Sprintf("%s[%d]", l.key, i)
+			if !filepath.IsAbs(hk.Path) {
+				return c.refuse(l.key, path+".path", fmt.Sprintf("%q is not an absolute path", hk.Path))
+			}
+			if hk.Timeout != nil && *hk.Timeout <= 0 {
+				return c.refuse(l.key, path+".timeout", fmt.Sprintf("%d is not a number of seconds above 0", *hk.Timeout))
+			}
 		}
 	}
 	return nil

@@ -65,7 +65,7 @@ func FeaturesJSON() ([]byte, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-// hookNames are the hooks rows urun honours: none until hooks land.
+// hookNames are the hook kinds urun honours.
 func hookNames() []string {
 	out := []string{}
 	for _, f := range Table {

@@ -91,12 +91,12 @@ var Table = []Feature{
 	{"domainname", "domainname", Ignored, "needs a UTS namespace, which urun does not create", ""},
 
 	// hooks.
-	{"hooks.prestart", "hooks.prestart", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
-	{"hooks.createRuntime", "hooks.createRuntime", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
-	{"hooks.createContainer", "hooks.createContainer", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
-	{"hooks.startContainer", "hooks.startContainer", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up", chRefused},
-	{"hooks.poststart", "hooks.poststart", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook does", chRefused},
-	{"hooks.poststop", "hooks.poststop", Refused, "hooks are not implemented yet; skipping one would leave out what the caller's hook cleans up", chRefused},
+	{"hooks.prestart", "hooks.prestart", Honoured, "run by urun in its own namespaces once the container's mounts are done, before pivot_root, with the state on stdin (status creating); a failing hook fails create naming it, and nothing is left; path must be absolute, timeout above 0 (the hook's process group is killed at it)", chRefused},
+	{"hooks.createRuntime", "hooks.createRuntime", Honoured, "as prestart, right after the prestart hooks", chRefused},
+	{"hooks.createContainer", "hooks.createContainer", Honoured, "run in the container's namespaces before pivot_root (its path resolves as on the host), after the createRuntime hooks; status creating; a failure fails create", chRefused},
+	{"hooks.startContainer", "hooks.startContainer", Honoured, "run at start in the container, as its process (user, capabilities, cwd), just before exec; path resolved in the container; status created; a failure fails start and removes the container", chRefused},
+	{"hooks.poststart", "hooks.poststart", Honoured, "run by urun once the process runs, before start returns (status running); a failure is logged as a warning and start succeeds", chRefused},
+	{"hooks.poststop", "hooks.poststop", Honoured, "run by urun at delete once the container is gone, and after a create or start that failed (status stopped); a failure is logged as a warning", chRefused},
 
 	{"annotations", "annotations", Honoured, "kept and reported by urun state; no annotation changes what urun does", chRefused},
 	{"platforms", "solaris, windows, vm, zos, freebsd", Ignored, "sections for other platforms mean nothing on Linux", ""},

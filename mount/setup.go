@@ -19,10 +19,13 @@ type Env struct {
 	BundleDir string            // relative bind sources are relative to it
 	GidMapped func(uint32) bool // whether a gid exists in the new user namespace
 	Debug     func(msg string)  // notes for the parent's debug log
+	// BeforePivot runs once everything is mounted, just before pivot_root
+	// (create's hooks: prestart, createRuntime, createContainer); optional.
+	BeforePivot func() error
 }
 
 // Setup runs the whole mount sequence in the placeholder, in order:
-// propagation, rootfs bind, config mounts, /dev, pivot_root, readonly root,
+// propagation, rootfs bind, config mounts, /dev, BeforePivot, pivot_root, readonly root,
 // masked paths, readonly paths. Each step's error names the step and path.
 func Setup(spec *specs.Spec, env Env) error {
 	s := &setup{spec: spec, env: env, root: env.Rootfs}
@@ -36,6 +39,7 @@ func Setup(spec *specs.Spec, env Env) error {
 		{"bind rootfs", s.bindRootfs, "bind rootfs"},
 		{"", s.configMounts, "config mounts"},
 		{"", s.populateDev, "/dev"},
+		{"", s.beforePivot, "before pivot_root"},
 		{"pivot_root", s.pivot, "pivot_root"},
 		{"", s.maskPaths, "masked paths"},
 		{"", s.readonlyPaths, "readonly paths"},
@@ -436,6 +440,13 @@ func (s *setup) populateDev() error {
 		}
 	}
 	return nil
+}
+
+func (s *setup) beforePivot() error {
+	if s.env.BeforePivot == nil {
+		return nil
+	}
+	return s.env.BeforePivot()
 }
 
 func (s *setup) pivot() error {

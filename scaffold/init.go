@@ -47,7 +47,7 @@ func InitMain() {
 		fail(sync, fmt.Errorf("config.json: %w", err))
 	}
 	var notes []string
-	path, err := setup(spec, &ic, &notes)
+	path, err := setup(spec, &ic, &notes, func() error { return createHooks(sync, spec.Hooks, &ic) })
 	if err != nil {
 		fail(sync, err)
 	}
@@ -62,6 +62,10 @@ func InitMain() {
 	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
 		os.Exit(1) // create's caller went away without starting us
 	}
+	if err := startHooks(spec.Hooks, &ic); err != nil {
+		conn.Write([]byte(hookFailed + err.Error()))
+		os.Exit(1)
+	}
 	if ic.ActivationFDs > 0 {
 		spec.Process.Env = activationEnv(spec.Process.Env, ic.ActivationFDs)
 	}
@@ -73,7 +77,7 @@ func InitMain() {
 
 // setup is the container's set-up, one named step after another. It returns
 // the resolved executable.
-func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
+func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func() error) (string, error) {
 	p := spec.Process
 	steps := []struct {
 		name string
@@ -84,8 +88,9 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string) (string, error) {
 		{"set up mounts", func() error {
 			return mount.Setup(spec, mount.Env{
 				Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
-				GidMapped: func(g uint32) bool { return gidMapped(ic.GIDs, g) },
-				Debug:     func(m string) { *notes = append(*notes, m) },
+				GidMapped:   func(g uint32) bool { return gidMapped(ic.GIDs, g) },
+				Debug:       func(m string) { *notes = append(*notes, m) },
+				BeforePivot: beforePivot,
 			})
 		}},
 		{"drop bounding capabilities", func() error { return proc.DropBounding(p.Capabilities) }},
@@ -147,6 +152,7 @@ type setupConfig struct {
 	Process *specs.Process `json:"process"`
 	Root    *specs.Root    `json:"root"`
 	Mounts  []specs.Mount  `json:"mounts"`
+	Hooks   *specs.Hooks   `json:"hooks"`
 	Linux   *struct {
 		MaskedPaths       []string `json:"maskedPaths"`
 		ReadonlyPaths     []string `json:"readonlyPaths"`
@@ -162,7 +168,7 @@ func decodeSetup(raw []byte) (*specs.Spec, error) {
 	if c.Process == nil {
 		return nil, fmt.Errorf("process: missing")
 	}
-	spec := &specs.Spec{Process: c.Process, Root: c.Root, Mounts: c.Mounts}
+	spec := &specs.Spec{Process: c.Process, Root: c.Root, Mounts: c.Mounts, Hooks: c.Hooks}
 	if c.Linux != nil {
 		spec.Linux = &specs.Linux{MaskedPaths: c.Linux.MaskedPaths, ReadonlyPaths: c.Linux.ReadonlyPaths,
 			RootfsPropagation: c.Linux.RootfsPropagation}

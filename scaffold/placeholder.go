@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"urun/ulog"
 
@@ -35,16 +36,23 @@ type initConfig struct {
 	FirstFD   int                    `json:"firstFD"`  // fds from here on are not the container's
 	// ActivationFDs > 0: set LISTEN_FDS and LISTEN_PID for the container.
 	ActivationFDs int `json:"activationFDs,omitempty"`
+	// HookState is the state createContainer and startContainer hooks get
+	// (the placeholder adds its pid); only when the config has hooks.
+	HookState *specs.State `json:"hookState,omitempty"`
 }
 
 // reply is the placeholder's answer once set up (or failed).
 type reply struct {
 	Error string   `json:"error,omitempty"`
 	Notes []string `json:"notes,omitempty"` // debug lines for the parent's log
+	// RuntimeHooks: not the last reply; the placeholder is mounted and waits
+	// for the parent to run the prestart and createRuntime hooks (hooks.go).
+	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
 }
 
 // SpawnOpts describes one placeholder.
 type SpawnOpts struct {
+	ID          string         // the container's, for the hooks' state
 	Bundle      *config.Bundle // Spawn only; Start leaves it to Setup
 	Mapping     *userns.Mapping
 	Listen      *os.File // create: the start socket; nil for run
@@ -62,6 +70,8 @@ type Placeholder struct {
 	Notes     []string
 	sync      *os.File
 	opts      SpawnOpts
+	hooks     *specs.Hooks // the config's, once sent
+	hookState *specs.State
 }
 
 // Spawn re-executes urun into a new user and mount namespace, maps its IDs,
@@ -190,6 +200,11 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 	if o.Listen != nil {
 		ic.ListenFD = 3 + passed + 1
 	}
+	if b.Spec != nil && b.Spec.Hooks != nil {
+		p.hooks = b.Spec.Hooks
+		p.hookState = &specs.State{Version: specs.Version, ID: o.ID, Bundle: b.Dir, Annotations: b.Spec.Annotations}
+		ic.HookState = p.hookState
+	}
 	if err := writeMsg(p.sync, ic); err != nil {
 		p.Kill()
 		return fmt.Errorf("placeholder: send config: %w", err)
@@ -201,10 +216,20 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 // error it kills it.
 func (p *Placeholder) Wait() error {
 	var r reply
-	if err := readMsg(p.sync, &r); err != nil {
-		err = fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
-		p.Kill()
-		return err
+	for {
+		if err := readMsg(p.sync, &r); err != nil {
+			err = fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
+			p.Kill()
+			return err
+		}
+		if !r.RuntimeHooks {
+			break
+		}
+		if err := p.runtimeHooks(); err != nil {
+			p.Kill()
+			return err
+		}
+		r.RuntimeHooks = false
 	}
 	p.Notes = r.Notes
 	if r.Error != "" {
@@ -265,6 +290,9 @@ func Go(conn io.ReadWriter) error {
 	msg, err := io.ReadAll(conn)
 	if err != nil {
 		return fmt.Errorf("release container process: %w", err)
+	}
+	if m, ok := strings.CutPrefix(string(msg), hookFailed); ok {
+		return &HookError{Msg: m}
 	}
 	if len(msg) > 0 {
 		return errors.New(string(msg))

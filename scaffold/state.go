@@ -39,6 +39,9 @@ type State struct {
 	// MntNS is the placeholder's mount namespace ("mnt:[4026532…]"): it
 	// tells the container's other processes (see members.go).
 	MntNS string `json:"urunMntNS,omitempty"`
+	// Hooks are the config's poststart and poststop hooks, kept from
+	// create: later edits of config.json must not change the container.
+	Hooks *specs.Hooks `json:"urunHooks,omitempty"`
 }
 
 // OCI returns the public state with a live status.

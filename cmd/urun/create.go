@@ -74,6 +74,13 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, err
 	}
 	ulog.Trace("store opened")
+	// Registered first, so it runs once everything else is undone.
+	var sent bool // the container process has the config: hooks may have run
+	defer func() {
+		if err != nil && sent {
+			poststopFailedCreate(o, b)
+		}
+	}()
 	c, err := store.Create(o.id)
 	if err != nil {
 		return nil, err
@@ -100,7 +107,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		defer listen.Close()
 	}
 	ulog.Trace("container reserved")
-	spawn := scaffold.SpawnOpts{Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs()}
+	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs()}
 
 	// Start the placeholder first when the config cannot change the ID
 	// mapping: it starts up (~2.5 ms of Go runtime and init) on the other
@@ -174,11 +181,13 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err = ph.Send(b); err != nil {
 		return nil, err
 	}
+	sent = true
 	st := &scaffold.State{
 		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
 			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
 		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
 		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
+		Hooks: scaffold.LaterHooks(b.Spec.Hooks),
 	}
 	guard.lock() // an interrupt's cleanup must not race these writes
 	if err = c.Save(st); err == nil {

@@ -52,8 +52,18 @@ func deleteContainer(g *Globals, id string, force bool) error {
 	}
 	// A created container's placeholder has nothing to lose: end it, as runc
 	// does; and a stopped one may have left processes behind.
+	return destroy("delete", ct)
+}
+
+// destroy ends every process of a created or stopped container, removes
+// its state, then runs its poststop hooks.
+func destroy(op string, ct *scaffold.Container) error {
 	if err := ct.State.KillAll(10 * time.Second); err != nil {
 		return err
 	}
-	return ct.Remove()
+	if err := ct.Remove(); err != nil {
+		return err
+	}
+	poststop(op, ct.State)
+	return nil
 }

@@ -79,6 +79,7 @@ func (c *runCmd) Run(g *Globals) error {
 		c.cleanup(g)
 		return wrap("run", c.ID, err)
 	}
+	poststart("run", ct.state)
 	if c.Detach {
 		ct.ph.Cmd.Process.Release()
 		return nil
@@ -114,6 +115,7 @@ func (c *runCmd) Run(g *Globals) error {
 			ulog.L.Warn().Msgf("urun run %s: remove state: %v", c.ID, rerr)
 		}
 		ulog.Trace("state removed")
+		poststop("run", ct.state)
 	}
 	if werr != nil {
 		return wrap("run", c.ID, fmt.Errorf("wait for the container process: %w", werr))

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 
 	"urun/scaffold"
+	"urun/ulog"
 )
 
 type startCmd struct {
@@ -50,6 +52,18 @@ func start(g *Globals, id string) error {
 	defer conn.Close()
 	err = scaffold.Go(conn)
 	os.Remove(ct.Path("start.sock"))
+	var hookErr *scaffold.HookError
+	if errors.As(err, &hookErr) {
+		// A startContainer hook failed and the container process exited:
+		// destroy the rest, as the spec's lifecycle goes on to delete's.
+		if derr := destroy("start", ct); derr != nil {
+			ulog.L.Warn().Msgf("urun start %s: %v", id, derr)
+		}
+		return err
+	}
+	if err == nil {
+		poststart("start", st)
+	}
 	return err
 }
 
