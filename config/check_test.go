@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -38,6 +39,8 @@ func everything() *specs.Spec {
 	p.ConsoleSize = &specs.Box{Height: 24, Width: 80}
 	p.User = specs.User{UID: 0, GID: 0, Umask: ptrTo(uint32(0o22)), AdditionalGids: []uint32{1}, Username: "root"}
 	p.CommandLine = "sh"
+	hook := []specs.Hook{{Path: "/bin/true", Args: []string{"true"}, Env: []string{"A=1"}, Timeout: ptrTo(5)}}
+	s.Hooks = &specs.Hooks{Prestart: hook, CreateRuntime: hook, CreateContainer: hook, StartContainer: hook, Poststart: hook, Poststop: hook}
 	p.Env = []string{"PATH=/bin"}
 	caps := []string{"CAP_CHOWN"}
 	p.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Inheritable: caps, Permitted: caps,
@@ -88,8 +91,6 @@ type refusal struct {
 	edit func(*specs.Spec)
 	want string
 }
-
-var hookReason = "hooks are not implemented yet; skipping one would leave out what the caller's hook sets up (see unsupported.md)"
 
 // refusals has at least one config per refused row, and the value checks of
 // honoured rows, with the exact message.
@@ -155,14 +156,12 @@ var refusals = []refusal{
 		`mounts[0].type: a mount with no type and no bind or rbind option says nothing to mount (see unsupported.md)`},
 	{"mounts.bind", func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "/t", Options: []string{"bind"}}} },
 		`mounts[0].source: a bind mount needs a source (see unsupported.md)`},
-	{"hooks.prestart", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}}} }, "hooks.prestart: " + hookReason},
-	{"hooks.createRuntime", func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}} }, "hooks.createRuntime: " + hookReason},
-	{"hooks.createContainer", func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}} }, "hooks.createContainer: " + hookReason},
-	{"hooks.startContainer", func(s *specs.Spec) { s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}} }, "hooks.startContainer: " + hookReason},
-	{"hooks.poststart", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/true"}}} },
-		"hooks.poststart: hooks are not implemented yet; skipping one would leave out what the caller's hook does (see unsupported.md)"},
-	{"hooks.poststop", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}} },
-		"hooks.poststop: hooks are not implemented yet; skipping one would leave out what the caller's hook cleans up (see unsupported.md)"},
+	{"hooks.prestart", func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}, {Path: "true"}}}
+	}, `hooks.prestart[1].path: "true" is not an absolute path (see unsupported.md)`},
+	{"hooks.poststop", func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: ptrTo(0)}}}
+	}, "hooks.poststop[0].timeout: 0 is not a number of seconds above 0 (see unsupported.md)"},
 	{"linux.namespaces.path", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network", Path: "/proc/1/ns/net"}}
 	}, "linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
@@ -480,8 +479,8 @@ func TestFeatures(t *testing.T) {
 	if doc["ociVersionMin"] != "1.0.0" || doc["ociVersionMax"] != MaxVersion {
 		t.Errorf("versions %v %v", doc["ociVersionMin"], doc["ociVersionMax"])
 	}
-	if h, ok := doc["hooks"].([]any); !ok || len(h) != 0 {
-		t.Errorf("hooks = %#v, want []", doc["hooks"])
+	if h, ok := doc["hooks"].([]any); !ok || fmt.Sprint(h) != "[prestart createRuntime createContainer startContainer poststart poststop]" {
+		t.Errorf("hooks = %#v, want the six kinds", doc["hooks"])
 	}
 	f := Features()
 	if strings.Join(f.MountOptions, ",") != strings.Join(mount.KnownOptions(), ",") {
