@@ -98,7 +98,8 @@ const tailLen = 512
 // files, not pipes: nothing waits for a pipe to close, so a hook that
 // leaves a child behind holding them cannot wedge urun, and a hook that
 // does not read its stdin cannot block it. The hook leads its own process
-// group, which its timeout kills whole.
+// group, which its timeout kills whole, and dies with the process that
+// runs it (an interrupted create must not leave it running).
 func runOne(h specs.Hook, state []byte) error {
 	stdin, err := memFile("hook-stdin", state)
 	if err != nil {
@@ -120,7 +121,7 @@ func runOne(h specs.Hook, state []byte) error {
 		env = []string{} // exactly as given: nil would pass urun's own
 	}
 	cmd := &exec.Cmd{Path: h.Path, Args: h.Args, Env: env, Stdin: stdin, Stdout: out, Stderr: errf,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
 	if len(cmd.Args) == 0 {
 		cmd.Args = []string{h.Path}
 	}

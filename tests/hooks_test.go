@@ -306,9 +306,48 @@ func TestHookTimeout(t *testing.T) {
 	})
 }
 
-// processLives: pid runs and is not a zombie (the test binary, a
-// subreaper, inherits orphans and has not reaped them).
+// TestHookInterrupted: SIGTERM to a create running a prestart hook ends
+// the hook too, and leaves nothing.
+func TestHookInterrupted(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		h := newHookEnv(t, a, "true")
+		h.add("prestart", h.hook("prestart", "slow", `echo $$ > "$OUT/hook.tmp"; mv "$OUT/hook.tmp" "$OUT/hook"; exec sleep 1000`))
+		h.WriteSpec()
+		cmd := h.Command("create", "i1")
+		done := make(chan Result, 1)
+		go func() { done <- h.Exec(cmd) }()
+		var pid int
+		for deadline := time.Now().Add(30 * time.Second); pid == 0; time.Sleep(10 * time.Millisecond) {
+			pid, _ = strconv.Atoi(strings.TrimSpace(h.read("hook")))
+			if time.Now().After(deadline) {
+				t.Fatalf("the prestart hook did not start")
+			}
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		if r := <-done; r.Code != 128+int(syscall.SIGTERM) {
+			t.Errorf("interrupted create: %s", r)
+		}
+		if processLives(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("the prestart hook (pid %d) outlived its interrupted create", pid)
+		}
+		h.AssertClean()
+	})
+}
+
+// processLives: pid still runs, and is not a zombie (the test binary, a
+// subreaper, inherits orphans and has not reaped them), 10 s after a
+// SIGKILL was sent to it (it may take a moment to act on it).
 func processLives(pid int) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !runs(pid) {
+			return false
+		}
+	}
+	return true
+}
+
+func runs(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false

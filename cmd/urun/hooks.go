@@ -43,6 +43,6 @@ func poststopFailedCreate(o createOpts, b *config.Bundle) {
 
 func warnHook(op, id string) func(error) {
 	return func(err error) {
-		ulog.L.Warn().Msgf("urun %s %s: %v (going on, as the runtime spec says)", op, id, err)
+		ulog.L.Warn().Msgf("urun %s %s: %v (a warning: the lifecycle goes on)", op, id, err)
 	}
 }
