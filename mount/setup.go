@@ -25,8 +25,9 @@ type Env struct {
 }
 
 // Setup runs the whole mount sequence in the placeholder, in order:
-// propagation, rootfs bind, config mounts, /dev, BeforePivot, pivot_root, readonly root,
-// masked paths, readonly paths. Each step's error names the step and path.
+// propagation, rootfs bind, config mounts, /dev, BeforePivot, pivot_root,
+// readonly root, masked paths, readonly paths. Each step's error names the
+// step and path.
 func Setup(spec *specs.Spec, env Env) error {
 	s := &setup{spec: spec, env: env, root: env.Rootfs}
 	steps := []struct {
