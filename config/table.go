@@ -95,7 +95,7 @@ var Table = []Feature{
 	{"hooks.createRuntime", "hooks.createRuntime", Honoured, "as prestart, right after the prestart hooks", chRefused},
 	{"hooks.createContainer", "hooks.createContainer", Honoured, "run in the container's namespaces before pivot_root (its path resolves as on the host), after the createRuntime hooks; status creating; a failure fails create", chRefused},
 	{"hooks.startContainer", "hooks.startContainer", Honoured, "run at start in the container, as its process (user, capabilities, cwd), just before exec; path resolved in the container; status created; a failure fails start and removes the container", chRefused},
-	{"hooks.poststart", "hooks.poststart", Honoured, "run by urun once the process runs, before start returns (status running); a failure is logged as a warning and start succeeds", chRefused},
+	{"hooks.poststart", "hooks.poststart", Honoured, "run by urun once the process runs, before start returns (status running); a failure is logged as a warning and start succeeds (runtime-spec 1.0's rule; 1.3 asks for an error and a stopped container)", chRefused},
 	{"hooks.poststop", "hooks.poststop", Honoured, "run by urun at delete once the container is gone, and after a create or start that failed (status stopped); a failure is logged as a warning", chRefused},
 
 	{"annotations", "annotations", Honoured, "kept and reported by urun state; no annotation changes what urun does", chRefused},
