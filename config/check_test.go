@@ -36,6 +36,7 @@ func ptrTo[T any](v T) *T { return &v }
 func everything() *specs.Spec {
 	s := base()
 	p := s.Process
+	p.Terminal = true
 	p.ConsoleSize = &specs.Box{Height: 24, Width: 80}
 	p.User = specs.User{UID: 0, GID: 0, Umask: ptrTo(uint32(0o22)), AdditionalGids: []uint32{1}, Username: "root"}
 	p.CommandLine = "sh"
@@ -95,8 +96,6 @@ type refusal struct {
 // refusals has at least one config per refused row, and the value checks of
 // honoured rows, with the exact message.
 var refusals = []refusal{
-	{"process.terminal", func(s *specs.Spec) { s.Process.Terminal = true },
-		"process.terminal: true needs a pseudo-terminal, which urun does not support yet (set it to false; buildah: --terminal=false or stdin from /dev/null); --console-socket is refused too (see unsupported.md)"},
 	{"process.user.umask", func(s *specs.Spec) { s.Process.User.Umask = ptrTo(uint32(0o1022)) },
 		"process.user.umask: 01022 is not a umask (0 to 0777) (see unsupported.md)"},
 	{"process.cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" },
@@ -367,7 +366,6 @@ func TestIgnoresHaveNotes(t *testing.T) {
 		got[n.Path] = n.Key
 	}
 	want := map[string]string{
-		"process.consoleSize":              "process.consoleSize",
 		"process.user.username":            "process.user.username",
 		"process.commandLine":              "process.commandLine",
 		"process.capabilities.ambient[1]":  "process.capabilities.ambient.unraisable",

@@ -37,8 +37,8 @@ var Table = []Feature{
 	{"root.readonly", "root.readonly", Honoured, "/ is made read-only once every mount is set up", ""},
 
 	// process.
-	{"process.terminal", "process.terminal", Refused, "true needs a pseudo-terminal, which urun does not support yet (set it to false; buildah: --terminal=false or stdin from /dev/null); --console-socket is refused too", chRefused},
-	{"process.consoleSize", "process.consoleSize", Ignored, "meaningful only with a terminal", ""},
+	{"process.terminal", "process.terminal", Honoured, "true: a pty is opened on the container's own devpts after the mounts, becomes the process's controlling terminal and stdio (and /dev/console), and its master is sent over --console-socket with SCM_RIGHTS, as runc does; `urun run` without --console-socket relays its own terminal (raw mode, window size on SIGWINCH); create without --console-socket is refused; --console-socket with terminal false is ignored", chRefused},
+	{"process.consoleSize", "process.consoleSize", Honoured, "the pty's window size when it is made (`urun run` from a terminal then sets its own terminal's size); nothing without process.terminal", ""},
 	{"process.user.uid", "process.user.uid", Honoured, "must be mapped in the container's user namespace; refused at create naming the mapped uids otherwise", chHonoured},
 	{"process.user.gid", "process.user.gid", Honoured, "must be mapped in the container's user namespace; refused at create naming the mapped gids otherwise", chHonoured},
 	{"process.user.umask", "process.user.umask", Honoured, "set before exec; a value above 0777 is refused", ""},

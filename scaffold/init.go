@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"urun/console"
 	"urun/mount"
 	"urun/proc"
 	"urun/ulog"
@@ -42,6 +43,11 @@ func InitMain() {
 		os.Exit(1) // the parent is gone; nobody to tell
 	}
 	ulog.Trace("init: config received")
+	if ic.Terminal {
+		if ic.console, err = console.RecvFd(sync); err != nil {
+			fail(sync, fmt.Errorf("receive the console socket: %w", err))
+		}
+	}
 	spec, err := decodeSetup(ic.Config)
 	if err != nil {
 		fail(sync, fmt.Errorf("config.json: %w", err))
@@ -93,6 +99,7 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func()
 				BeforePivot: beforePivot,
 			})
 		}},
+		{"set up terminal", func() error { return setupTerminal(p, ic) }},
 		{"drop bounding capabilities", func() error { return proc.DropBounding(p.Capabilities) }},
 		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
 		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},

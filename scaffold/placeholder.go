@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/console"
 	"urun/userns"
 )
 
@@ -39,6 +40,10 @@ type initConfig struct {
 	// HookState is the state createContainer and startContainer hooks get
 	// (the placeholder adds its pid); only when the config has hooks.
 	HookState *specs.State `json:"hookState,omitempty"`
+	// Terminal: a console socket follows the message (SCM_RIGHTS); the
+	// placeholder sends the container's pty master over it.
+	Terminal bool     `json:"terminal,omitempty"`
+	console  *os.File // the received console socket
 }
 
 // reply is the placeholder's answer once set up (or failed).
@@ -68,6 +73,9 @@ type Placeholder struct {
 	Pid       int
 	StartTime uint64
 	Notes     []string
+	// Console, set before Send, is the socket the placeholder sends the
+	// container's pty master to (process.terminal); Send passes it on.
+	Console   *os.File
 	sync      *os.File
 	opts      SpawnOpts
 	hooks     *specs.Hooks // the config's, once sent
@@ -196,6 +204,7 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
 		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
+		Terminal: p.Console != nil,
 	}
 	if o.Listen != nil {
 		ic.ListenFD = 3 + passed + 1
@@ -208,6 +217,12 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 	if err := writeMsg(p.sync, ic); err != nil {
 		p.Kill()
 		return fmt.Errorf("placeholder: send config: %w", err)
+	}
+	if p.Console != nil {
+		if err := console.SendFd(p.sync, p.Console); err != nil {
+			p.Kill()
+			return fmt.Errorf("placeholder: send console socket: %w", err)
+		}
 	}
 	return nil
 }

@@ -371,9 +371,8 @@ func TestBadInput(t *testing.T) {
 			{"start unknown", "", []string{"start", "nope"}, `urun start nope: container "nope" does not exist`},
 			{"delete unknown", "", []string{"delete", "nope"}, `urun delete nope: container "nope" does not exist`},
 			{"kill unknown", "", []string{"kill", "nope"}, `urun kill nope: container "nope" does not exist`},
-			{"terminal", "terminal", []string{"create", "x7"}, "urun create x7: config.json: process.terminal: true needs a pseudo-terminal, which urun does not support yet"},
+			{"terminal", "terminal", []string{"create", "x7"}, "urun create x7: config.json: process.terminal is true but --console-socket was not given: create has nowhere to send the terminal"},
 			{"namespace path", "nspath", []string{"create", "x8"}, "urun create x8: config.json: linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
-			{"console socket", "", []string{"create", "--console-socket", "/tmp/s", "x9"}, "urun create x9: --console-socket /tmp/s: terminals are not supported yet"},
 		}
 		for _, tc := range cases {
 			spec := DefaultSpec()

@@ -32,8 +32,10 @@ type featureCase struct {
 
 var featureCases = []featureCase{
 	// ---- refused: create fails naming the JSON path ----
+	// Honoured, but run with stdin from /dev/null has no terminal to relay
+	// (terminal_test.go covers the rest).
 	{name: "terminal", rows: []string{"process.terminal"},
-		refused: "process.terminal: true needs a pseudo-terminal, which urun does not support yet (set it to false; buildah: --terminal=false or stdin from /dev/null); --console-socket is refused too (see unsupported.md)"},
+		refused: "process.terminal is true but urun run's standard input is not a terminal (run it from a terminal, give --console-socket PATH, or set process.terminal to false)"},
 	{name: "mount-notype", rows: []string{"mounts.notype"},
 		refused: "mounts[3].type: a mount with no type and no bind or rbind option says nothing to mount (see unsupported.md)"},
 	{name: "mount-idmap", rows: []string{"mounts.options.idmap"},
@@ -91,7 +93,7 @@ var featureCases = []featureCase{
 	{name: "process-ignored",
 		rows: []string{"process.consoleSize", "process.user.username", "process.commandLine", "process.apparmorProfile",
 			"process.selinuxLabel", "process.ioPriority", "process.scheduler", "process.execCPUAffinity"},
-		ignored: []string{"process.consoleSize", "process.user.username", "process.commandLine", "process.apparmorProfile",
+		ignored: []string{"process.user.username", "process.commandLine", "process.apparmorProfile",
 			"process.selinuxLabel", "process.ioPriority", "process.scheduler", "process.execCPUAffinity"},
 		stdout: []string{"ran"}},
 	{name: "linux-ignored",

@@ -23,7 +23,7 @@ import (
 type createCmd struct {
 	Bundle        string `short:"b" help:"Bundle directory." default:"." type:"path"`
 	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
-	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to receive a pty master (not supported yet)."`
+	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to send the container's pty master to (process.terminal true; runc's protocol)."`
 	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
 	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
 	NoPivot       bool   `name:"no-pivot" hidden:"" help:"Accepted for runc compatibility; urun always uses pivot_root."`
@@ -42,6 +42,7 @@ type createOpts struct {
 	id, bundle, pidFile, consoleSocket string
 	preserveFDs                        int
 	park                               bool   // create: wait for start; run: exec on Release
+	detach                             bool   // run --detach
 	hang                               string // URUN_HANG: "create" or "create-setup" (see hangCreating)
 }
 
@@ -50,6 +51,9 @@ type created struct {
 	ph    *scaffold.Placeholder
 	store *scaffold.Store
 	state *scaffold.State
+	// master is the container's pty master when run relays the terminal
+	// itself (process.terminal, no --console-socket); see terminal.go.
+	master *os.File
 }
 
 // createContainer is create's whole sequence; run shares it. On error
@@ -60,9 +64,6 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	}
 	if o.preserveFDs < 0 {
 		return nil, fmt.Errorf("--preserve-fds: %d is negative", o.preserveFDs)
-	}
-	if o.consoleSocket != "" {
-		return nil, fmt.Errorf("--console-socket %s: terminals are not supported yet; run without a terminal (process.terminal false, buildah --terminal=false or stdin from /dev/null)", o.consoleSocket)
 	}
 	b, err := config.Read(o.bundle)
 	if err != nil {
@@ -157,6 +158,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	ulog.Trace("mapping chosen")
+	tty, err := openTerminal(o, b.Spec.Process)
+	if err != nil {
+		return nil, err
+	}
+	defer tty.close()
 	if o.hang == "create" {
 		if err = hangCreating(c, b.Dir, o.id, 0); err != nil {
 			return nil, err
@@ -178,6 +184,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// state and the pid file. Nobody sees them early: readers of the state
 	// take the container's lock, which create holds, and callers read the
 	// pid file once create has returned; on error both go.
+	ph.Console = tty.toContainer
 	if err = ph.Send(b); err != nil {
 		return nil, err
 	}
@@ -209,6 +216,10 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, err
 	}
 	ulog.Trace("placeholder ready")
+	master, err := tty.master()
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range ph.Notes {
 		ulog.L.Debug().Msg(n)
 	}
@@ -226,7 +237,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	}
 	guard.commit()
 	ulog.Trace("committed")
-	return &created{ph: ph, store: store, state: st}, nil
+	return &created{ph: ph, store: store, state: st, master: master}, nil
 }
 
 // interrupting are the signals that end a create before it is done.

@@ -10,13 +10,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/console"
 	"urun/ulog"
 )
 
 type runCmd struct {
 	Bundle        string `short:"b" help:"Bundle directory." default:"." type:"path"`
 	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
-	ConsoleSocket string `name:"console-socket" help:"Not supported yet."`
+	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to send the container's pty master to (process.terminal true); without it urun relays its own terminal."`
 	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
 	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
 	Detach        bool   `short:"d" help:"Do not wait for the container; leave it running."`
@@ -64,10 +65,21 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
-		preserveFDs: c.PreserveFds, park: false,
+		preserveFDs: c.PreserveFds, park: false, detach: c.Detach,
 	})
 	if err != nil {
 		return wrap("run", c.ID, err)
+	}
+	var relay *console.Relay
+	if ct.master != nil {
+		// From here on the user's terminal is raw: every return restores it.
+		if relay, err = console.StartRelay(ct.master, os.Stdin, os.Stdout); err != nil {
+			ct.master.Close()
+			ct.ph.Kill()
+			c.cleanup(g)
+			return wrap("run", c.ID, err)
+		}
+		defer relay.Close(0)
 	}
 	if !c.Detach {
 		early.waitRest(forwardedRest...)
@@ -89,6 +101,10 @@ func (c *runCmd) Run(g *Globals) error {
 		for {
 			select {
 			case s := <-sigs:
+				if s == syscall.SIGWINCH && relay != nil {
+					relay.Resize() // the kernel signals the container's foreground group
+					continue
+				}
 				ct.ph.Cmd.Process.Signal(s)
 			case <-done:
 				return
@@ -106,6 +122,10 @@ func (c *runCmd) Run(g *Globals) error {
 		}
 		ulog.Trace("leftovers killed")
 	}
+	if relay != nil {
+		// The output the container wrote before exiting is still in the pty.
+		relay.Close(drainWait)
+	}
 	// No signal.Stop: it waits for the signal loop to go idle (~0.5 ms),
 	// and urun exits right after; a late signal is just not forwarded.
 	if !c.Keep {
@@ -122,6 +142,11 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	return exitStatus(ws)
 }
+
+// drainWait bounds how long run relays the container's last output after
+// its command exited: the pty reports the end once no process holds it,
+// which a process outside the container's descent (left alone) could delay.
+const drainWait = 2 * time.Second
 
 // removeState removes a run container's directory, which holds only
 // state.json, with two unlinks; RemoveAll's directory walk is the fallback.
