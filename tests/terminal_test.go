@@ -1,70 +1,18 @@
 package tests
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"urun/internal/termtest"
 )
-
-// screen collects what a terminal shows, for expect.
-type screen struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	more chan struct{} // signalled on every read
-}
-
-func watch(f *os.File) *screen {
-	s := &screen{more: make(chan struct{}, 1)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := f.Read(b)
-			s.mu.Lock()
-			s.buf.Write(b[:n])
-			s.mu.Unlock()
-			select {
-			case s.more <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return s
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// expect waits until the screen shows want after position from, and
-// returns the position after it. The deadline only bounds a failure.
-func (s *screen) expect(t *testing.T, from int, want string) int {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		if i := strings.Index(s.String()[from:], want); i >= 0 {
-			return from + i + len(want)
-		}
-		select {
-		case <-s.more:
-		case <-deadline:
-			t.Fatalf("terminal never showed %q; it shows:\n%q", want, s.String()[from:])
-		}
-	}
-}
 
 // consoleListener is a caller's --console-socket (what conmon and buildah
 // make), owned by the account so urun can connect.
@@ -132,14 +80,14 @@ func TestConsoleSocket(t *testing.T) {
 		if sid, _ := unix.Getsid(pid); sid != pid {
 			t.Errorf("container process %d: session %d, want its own (setsid)", pid, sid)
 		}
-		scr := watch(master)
+		scr := termtest.Watch(master)
 		e.MustUrun("start", "c1")
-		at := scr.expect(t, 0, "/dev/pts/0")
-		at = scr.expect(t, at, "33 101")
-		at = scr.expect(t, at, "/dev/console")
-		at = scr.expect(t, at, "stdio-tty")
+		scr.Expect(t, "/dev/pts/0")
+		scr.Expect(t, "33 101")
+		scr.Expect(t, "/dev/console")
+		scr.Expect(t, "stdio-tty")
 		master.Write([]byte("hello\r"))
-		scr.expect(t, at, "got:hello")
+		scr.Expect(t, "got:hello")
 		if code := WaitPid(t, pid); code != 7 {
 			t.Errorf("pid-file process exit status %d, want 7", code)
 		}
@@ -197,84 +145,51 @@ func TestRunTerminal(t *testing.T) {
 		e.Spec.Process.Terminal = true
 		e.Spec.Process.Env = append(e.Spec.Process.Env, "PS1=ctr$ ", "TERM=dumb")
 		e.WriteSpec()
-		ptm, pts, err := pty.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ptm.Close()
-		defer pts.Close()
-		pty.Setsize(ptm, &pty.Winsize{Rows: 40, Cols: 120})
-		before, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := e.Command("run", "r1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty = true, true
-		scr := watch(ptm)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		defer func() {
-			if cmd.ProcessState == nil {
-				cmd.Process.Kill()
-			}
-		}()
-		// What is typed is echoed: each marker the test waits for is
-		// spelled so that only the command's output shows it.
-		typ := func(s string) { ptm.Write([]byte(s)) }
+		tm := termtest.Start(t, e.Command("run", "r1"), 40, 120)
+		before := tm.Termios(t) // as the user's shell left it
 
-		at := scr.expect(t, 0, "ctr$ ")
-		raw, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-		if err != nil || raw.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
-			t.Errorf("user's terminal during run: lflag %#x (%v), want raw (no ICANON, ECHO, ISIG)", raw.Lflag, err)
+		tm.Expect(t, "ctr$ ")
+		if raw := tm.Termios(t); raw.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
+			t.Errorf("user's terminal during run: lflag %#x, want raw (no ICANON, ECHO, ISIG)", raw.Lflag)
 		}
-		typ("tty; stty size\r")
-		at = scr.expect(t, at, "/dev/pts/0")
-		at = scr.expect(t, at, "40 120")
+		tm.Type("tty; stty size\r")
+		tm.Expect(t, "/dev/pts/0")
+		tm.Expect(t, "40 120")
 
 		// A window change reaches the container's foreground process group.
-		typ(`sh -c 'trap "stty size; exit 0" WINCH; echo ar""med; while :; do sleep 0.05; done'` + "\r")
-		at = scr.expect(t, at, "armed")
-		pty.Setsize(ptm, &pty.Winsize{Rows: 50, Cols: 132})
-		at = scr.expect(t, at, "50 132")
-		at = scr.expect(t, at, "ctr$ ")
+		tm.Type(`sh -c 'trap "stty size; exit 0" WINCH; echo ar""med; while :; do sleep 0.05; done'` + "\r")
+		tm.Expect(t, "armed")
+		tm.Resize(t, 50, 132)
+		tm.Expect(t, "50 132")
+		tm.Expect(t, "ctr$ ")
 
 		// Ctrl-C interrupts the foreground command, not the shell.
-		typ(`sh -c 'echo sl""eeping; exec sleep 100'` + "\r")
-		at = scr.expect(t, at, "sleeping")
-		typ("\x03")
-		at = scr.expect(t, at, "ctr$ ")
-		typ("echo status=$?\r")
-		at = scr.expect(t, at, "status=130")
+		tm.Type(`sh -c 'echo sl""eeping; exec sleep 100'` + "\r")
+		tm.Expect(t, "sleeping")
+		tm.Type("\x03")
+		tm.Expect(t, "ctr$ ")
+		tm.Type("echo status=$?\r")
+		tm.Expect(t, "status=130")
 
 		// Ctrl-Z stops the foreground job; fg resumes it (its CONT trap
 		// says so) and Ctrl-C then ends it.
-		typ(`sh -c 'trap "echo co""nt" CONT; echo na""pping; while :; do sleep 0.05; done'` + "\r")
-		at = scr.expect(t, at, "napping")
-		typ("\x1a")
-		at = scr.expect(t, at, "Stopped")
-		typ("fg\r")
-		at = scr.expect(t, at, "cont")
-		typ("\x03")
-		at = scr.expect(t, at, "ctr$ ")
-		typ("echo resumed=$?\r")
-		at = scr.expect(t, at, "resumed=130")
+		tm.Type(`sh -c 'trap "echo co""nt" CONT; echo na""pping; while :; do sleep 0.05; done'` + "\r")
+		tm.Expect(t, "napping")
+		tm.Type("\x1a")
+		tm.Expect(t, "Stopped")
+		tm.Type("fg\r")
+		tm.Expect(t, "cont")
+		tm.Type("\x03")
+		tm.Expect(t, "ctr$ ")
+		tm.Type("echo resumed=$?\r")
+		tm.Expect(t, "resumed=130")
 
-		typ("exit 5\r")
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("urun run did not exit after the shell did; terminal:\n%q", scr.String()[at:])
+		tm.Type("exit 5\r")
+		if code := tm.Wait(t); code != 5 {
+			t.Errorf("urun run exit status %d, want 5; terminal:\n%q", code, tm.String())
 		}
-		if code := cmd.ProcessState.ExitCode(); code != 5 {
-			t.Errorf("urun run exit status %d, want 5; terminal:\n%q", code, scr.String())
-		}
-		after, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-		if err != nil || *after != *before {
-			t.Errorf("user's terminal not restored: before %+v, after %+v (%v)", before, after, err)
+		if after := tm.Termios(t); after != before {
+			t.Errorf("user's terminal not restored: before %+v, after %+v", before, after)
 		}
 		e.AssertClean()
 	})
