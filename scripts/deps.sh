@@ -2,8 +2,9 @@
 # deps.sh: installs what the test suites need and creates the test accounts.
 # Idempotent; `make test` runs it first.
 #   - as root: apt-get update (once, only if something is missing) and
-#     apt-get install -y for whichever of buildah uidmap busybox-static podman
-#     are missing (podman: the e2e hooks test), then scripts/setup-accounts.sh;
+#     apt-get install -y for whichever of buildah uidmap busybox-static
+#     podman slirp4netns catatonit are missing (podman: the e2e hooks and
+#     terminal tests), then scripts/setup-accounts.sh;
 #   - not root: exits 1 with the command to run if something is missing.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +16,8 @@ has() {
 	fi
 	case $1 in
 	buildah) command -v buildah >/dev/null 2>&1 ;;
-	podman) command -v podman >/dev/null 2>&1 ;;
+	podman) command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 ;;
+	slirp4netns | catatonit) command -v "$1" >/dev/null 2>&1 ;;
 	uidmap) command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1 ;;
 	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	*) return 1 ;;
@@ -23,7 +25,7 @@ has() {
 }
 
 missing=
-for pkg in buildah uidmap busybox-static podman; do
+for pkg in buildah uidmap busybox-static podman slirp4netns catatonit; do
 	has "$pkg" || missing="$missing $pkg"
 done
 missing=${missing# }
@@ -52,7 +54,7 @@ if [ -n "$missing" ]; then
 		has "$pkg" || { echo "deps.sh: $pkg still missing after apt-get install" >&2; exit 1; }
 	done
 else
-	echo "deps.sh: buildah uidmap busybox-static podman already installed"
+	echo "deps.sh: buildah uidmap busybox-static podman slirp4netns catatonit already installed"
 fi
 
 sh "$here/setup-accounts.sh"
