@@ -517,6 +517,10 @@ func TestFeatures(t *testing.T) {
 		!strings.Contains(f.Annotations[AnnotationIgnored], "linux.namespaces.pid") {
 		t.Errorf("annotations do not list the table: %v", f.Annotations)
 	}
+	if strings.Contains(f.Annotations[AnnotationRefused], "process.terminal") ||
+		!strings.Contains(f.Annotations[AnnotationTerminal], "--console-socket") {
+		t.Errorf("annotations: terminals are supported through --console-socket: %v", f.Annotations)
+	}
 }
 
 func contains(list []string, s string) bool {

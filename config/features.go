@@ -14,6 +14,7 @@ import (
 const (
 	AnnotationDoc        = "io.github.urun.features"
 	AnnotationNamespaces = "io.github.urun.namespaces"
+	AnnotationTerminal   = "io.github.urun.terminal"
 	AnnotationRefused    = "io.github.urun.refused"
 	AnnotationIgnored    = "io.github.urun.ignored"
 )
@@ -42,6 +43,7 @@ func Features() *features.Features {
 		Annotations: map[string]string{
 			AnnotationDoc:        "every config.json field is honoured, ignored (logged at debug level) or refused: see unsupported.md in the urun source, generated from the same table as this document",
 			AnnotationNamespaces: "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests are ignored; joining a namespace (path) is refused",
+			AnnotationTerminal:   Lookup("process.terminal").Reason,
 			AnnotationRefused:    fieldsWith(Refused),
 			AnnotationIgnored:    fieldsWith(Ignored),
 		},

@@ -1,4 +1,4 @@
-# e2e.mk: buildah end-to-end tests (issue 4), included by the top Makefile.
+# e2e.mk: buildah (and podman) end-to-end tests (issues 4, 13), included by the top Makefile.
 # `make e2e` assumes bin/urun exists (built by `make build`) and that
 # scripts/deps.sh ran (buildah, uidmap, busybox-static, the test accounts).
 # It must run as root: the tests run buildah as urunsub and urunnosub.
