@@ -28,9 +28,10 @@ type Options struct {
 	// Size is process.consoleSize; nil leaves the kernel's 0x0 (the
 	// receiver usually sets its own).
 	Size *specs.Box
-	// UID and GID own the slave (process.user), so the command can
-	// reopen and chmod its terminal as runc's containers can.
-	UID, GID uint32
+	// UID owns the slave (process.user.uid), so the command can reopen
+	// and chmod its terminal; the group stays the devpts one (gid=5, tty,
+	// when mounted so).
+	UID uint32
 	// Console also binds the slave onto /dev/console when /dev exists
 	// (the container's first process; not for exec).
 	Console bool
@@ -39,10 +40,10 @@ type Options struct {
 // Setup runs in the process about to exec the container's command, inside
 // the container's root (after pivot_root, so /dev/ptmx is the container's
 // devpts) and while it still has CAP_SYS_ADMIN in its user namespace when
-// o.Console is set. It opens a pty, sizes and chowns it, makes the slave
-// the controlling terminal (after setsid, unless the process already leads
-// a session without one) and fds 0, 1 and 2, then sends the master over
-// sock and closes its own copy.
+// o.Console is set. It opens a pty, sizes it, gives the slave to o.UID,
+// makes the slave the controlling terminal (after setsid, unless the
+// process already leads a session) and fds 0, 1 and 2, then sends the
+// master over sock and closes its own copy.
 func Setup(sock *os.File, o Options) error {
 	master, slave, err := pty.Open()
 	if err != nil {
@@ -61,8 +62,8 @@ func Setup(sock *os.File, o Options) error {
 	// non-blocking): the command's stdio expects it. SendFd does the same
 	// for the master, which conmon expects too.
 	sfd := int(slave.Fd())
-	if err := unix.Fchown(sfd, int(o.UID), int(o.GID)); err != nil {
-		return fmt.Errorf("chown %s to %d:%d: %w", name, o.UID, o.GID, err)
+	if err := unix.Fchown(sfd, int(o.UID), -1); err != nil {
+		return fmt.Errorf("chown %s to uid %d: %w", name, o.UID, err)
 	}
 	if o.Console {
 		if err := bindConsole(name); err != nil {

@@ -17,6 +17,6 @@ func setupTerminal(p *specs.Process, ic *initConfig) error {
 	}
 	defer ic.console.Close()
 	return console.Setup(ic.console, console.Options{
-		Size: p.ConsoleSize, UID: p.User.UID, GID: p.User.GID, Console: true,
+		Size: p.ConsoleSize, UID: p.User.UID, Console: true,
 	})
 }

@@ -65,8 +65,13 @@ func receiveMaster(t *testing.T, l *net.UnixListener) *os.File {
 // reaches the command and its exit status is the pid-file PID's.
 func TestConsoleSocket(t *testing.T) {
 	ForEach(t, func(t *testing.T, a *Account) {
-		e := NewEnv(t, a, "sh", "-c", `tty; stty size; ls -l /dev/console; [ -t 0 ] && [ -t 2 ] && echo stdio-tty; read x; echo got:$x; exit 7`)
+		e := NewEnv(t, a, "sh", "-c", `tty; stty size; ls -l /dev/console; [ -t 0 ] && [ -t 2 ] && echo stdio-tty; echo owner=$(stat -c %u $(tty)); read x; echo got:$x; exit 7`)
 		e.Spec.Process.Terminal = true
+		owner := "owner=0"
+		if a.HasRange {
+			e.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+			owner = "owner=1000" // the terminal is the process user's
+		}
 		e.Spec.Process.ConsoleSize = &specs.Box{Height: 33, Width: 101}
 		e.WriteSpec()
 		l, sock := consoleListener(t, e)
@@ -86,12 +91,29 @@ func TestConsoleSocket(t *testing.T) {
 		scr.Expect(t, "33 101")
 		scr.Expect(t, "/dev/console")
 		scr.Expect(t, "stdio-tty")
+		scr.Expect(t, owner)
 		master.Write([]byte("hello\r"))
 		scr.Expect(t, "got:hello")
 		if code := WaitPid(t, pid); code != 7 {
 			t.Errorf("pid-file process exit status %d, want 7", code)
 		}
 		e.MustUrun("delete", "c1")
+
+		// run -d --console-socket: the same terminal, and run returns.
+		e.Spec.Process.Args = []string{"sh", "-c", "read x; echo run-got:$x"}
+		e.WriteSpec()
+		if r := e.Urun("run", "-d", "--console-socket", sock, "--pid-file", pidFile, "r1"); r.Code != 0 {
+			t.Fatalf("run -d --console-socket: %s", r)
+		}
+		m2 := receiveMaster(t, l)
+		defer m2.Close()
+		scr = termtest.Watch(m2)
+		m2.Write([]byte("again\r"))
+		scr.Expect(t, "run-got:again")
+		if code := WaitPid(t, ReadPidFile(t, pidFile)); code != 0 {
+			t.Errorf("run -d: pid-file process exit status %d, want 0", code)
+		}
+		e.MustUrun("delete", "r1")
 		e.AssertClean()
 	})
 }
