@@ -13,11 +13,33 @@ import (
 	"urun/internal/termtest"
 )
 
+// interactiveShell runs argv (a client starting a shell in a container
+// with PS1 "ctr$ ") as the account on a pseudo-terminal and checks what
+// the person sees: a shell on a pty of the window's size, typed input
+// reaching it, Ctrl-C ending only the foreground command, and the exit
+// status coming back.
+func interactiveShell(t *testing.T, a *account, what string, argv []string) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = a.env(nil)
+	cmd.Dir = a.work
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: a.groups}}
+	start := time.Now()
+	tm := termtest.Start(t, cmd, 30, 100)
+	tm.Expect(t, "ctr$ ")
+	tm.Type("tty; stty size\r")
+	tm.Expect(t, "/dev/pts/0")
+	tm.Expect(t, "30 100")
+	tm.CtrlC(t, "ctr$ ")
+	tm.Type("exit 3\r")
+	if code := tm.Wait(t); code != 3 {
+		t.Errorf("%s: exit status %d, want 3; terminal:\n%q", what, code, tm.String())
+	}
+	recordTiming(what+" (interactive)/"+a.name, time.Since(start), 3)
+}
+
 // TestBuildahRunTerminal: `buildah run` typed at a terminal. buildah sees
 // a terminal on stdin, hands the runtime a console socket, receives the
-// pty master and relays it; the person sees a shell on a pty, typed input
-// reaches it, Ctrl-C stops only the foreground command, and the exit
-// status comes back.
+// pty master and relays it.
 func TestBuildahRunTerminal(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
 		r := a.runCmd(nil, 2*time.Minute, a.buildahArgs("from", "--pull=never", "--quiet", baseImage))
@@ -26,27 +48,7 @@ func TestBuildahRunTerminal(t *testing.T) {
 			t.Fatalf("buildah from: %s", r.describe())
 		}
 		defer a.runCmd(nil, time.Minute, a.buildahArgs("rm", ctr))
-		argv := a.buildahArgs("run", "--runtime="+suite.runtime, "--network=host", "--env", "PS1=ctr$ ", ctr, "--", "sh")
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = a.env(nil)
-		cmd.Dir = a.work
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: a.groups}}
-		start := time.Now()
-		tm := termtest.Start(t, cmd, 30, 100)
-		tm.Expect(t, "ctr$ ")
-		tm.Type("tty; stty size\r")
-		tm.Expect(t, "/dev/pts/0")
-		tm.Expect(t, "30 100")
-		tm.Type(`sh -c 'echo sl""eeping; exec sleep 100'` + "\r")
-		tm.Expect(t, "sleeping")
-		tm.Type("\x03")
-		tm.Expect(t, "ctr$ ")
-		tm.Type("echo status=$?; exit 3\r")
-		tm.Expect(t, "status=130")
-		if code := tm.Wait(t); code != 3 {
-			t.Errorf("buildah run exit status %d, want 3; terminal:\n%q", code, tm.String())
-		}
-		recordTiming("buildah run -t (interactive)/"+a.name, time.Since(start), 3)
+		interactiveShell(t, a, "buildah run -t", a.buildahArgs("run", "--runtime="+suite.runtime, "--network=host", "--env", "PS1=ctr$ ", ctr, "--", "sh"))
 	})
 }
 
@@ -64,26 +66,7 @@ func TestPodmanRunTerminal(t *testing.T) {
 		// The same storage as buildah's, so the base image is there.
 		argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
 			"--runtime", suite.runtime, "run", "-it", "--rm", "--network=host", "-e", "PS1=ctr$ ", baseImage, "sh")
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = a.env(nil)
-		cmd.Dir = a.work
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: a.groups}}
-		start := time.Now()
-		tm := termtest.Start(t, cmd, 30, 100)
-		tm.Expect(t, "ctr$ ")
-		tm.Type("tty; stty size\r")
-		tm.Expect(t, "/dev/pts/0")
-		tm.Expect(t, "30 100")
-		tm.Type(`sh -c 'echo sl""eeping; exec sleep 100'` + "\r")
-		tm.Expect(t, "sleeping")
-		tm.Type("\x03")
-		tm.Expect(t, "ctr$ ")
-		tm.Type("echo status=$?; exit 4\r")
-		tm.Expect(t, "status=130")
-		if code := tm.Wait(t); code != 4 {
-			t.Errorf("podman run -it exit status %d, want 4; terminal:\n%q", code, tm.String())
-		}
-		recordTiming("podman run -it (interactive)/"+a.name, time.Since(start), 4)
+		interactiveShell(t, a, "podman run -it", argv)
 	})
 }
 

@@ -157,3 +157,16 @@ func (tm *Term) Wait(t *testing.T) int {
 	}
 	return tm.Cmd.ProcessState.ExitCode()
 }
+
+// CtrlC checks, at a shell prompt, that Ctrl-C ends the foreground
+// command and not the shell: the command's status is 130 and the prompt
+// comes back.
+func (tm *Term) CtrlC(t *testing.T, prompt string) {
+	t.Helper()
+	tm.Type(`sh -c 'echo sl""eeping; exec sleep 100'` + "\r")
+	tm.Expect(t, "sleeping")
+	tm.Type("\x03")
+	tm.Expect(t, prompt)
+	tm.Type("echo status=$?\r")
+	tm.Expect(t, "status=130")
+}
