@@ -22,10 +22,6 @@ import (
 // would be joined by path, which urun refuses.
 func TestPodmanHooks(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
-		podman, err := exec.LookPath("podman")
-		if err != nil {
-			t.Fatalf("podman is not installed: run scripts/deps.sh as root")
-		}
 		dir := filepath.Join(a.work, "podman-hooks")
 		hooksDir := filepath.Join(dir, "hooks.d")
 		out := filepath.Join(dir, "prestart.state")
@@ -51,15 +47,10 @@ func TestPodmanHooks(t *testing.T) {
 		for _, p := range []string{dir, hooksDir, script, filepath.Join(hooksDir, "record.json")} {
 			os.Chown(p, a.uid, a.gid)
 		}
-		args := append(append([]string{podman}, a.global...), "--runtime", suite.runtime, "--hooks-dir", hooksDir,
+		args := a.podmanArgs(t, "--hooks-dir", hooksDir,
 			"run", "--rm", "--network=none", "--pull=never", baseImage, "echo", "hello from podman")
 		r := a.runCmd(nil, 2*time.Minute, args)
-		// Rootless podman keeps a pause process holding its user namespace.
-		if pid, err := os.ReadFile(filepath.Join(a.xdg, "libpod/tmp/pause.pid")); err == nil {
-			if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-				syscall.Kill(n, syscall.SIGKILL)
-			}
-		}
+		a.stopPodmanPause(t)
 		if r.Code != 0 || !strings.Contains(r.Stdout, "hello from podman") {
 			t.Fatalf("podman run: %s", r.describe())
 		}
@@ -76,4 +67,29 @@ func TestPodmanHooks(t *testing.T) {
 			t.Errorf("the prestart hook saw %s", fmt.Sprintf("%+v", st))
 		}
 	})
+}
+
+// podmanArgs is a podman command line for the account: the same storage
+// as buildah's (so the base image is there) and the runtime under test.
+func (a *account) podmanArgs(t *testing.T, args ...string) []string {
+	t.Helper()
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Fatalf("podman is not installed: run scripts/deps.sh as root")
+	}
+	return append(append(append([]string{podman}, a.global...), "--runtime", suite.runtime), args...)
+}
+
+// stopPodmanPause ends rootless podman's pause process (it keeps podman's
+// user namespace for later calls; it is podman's, not the runtime's), so
+// the leftover check sees only what the runtime left.
+func (a *account) stopPodmanPause(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(a.xdg, "libpod", "tmp", "pause.pid"))
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+		t.Logf("stopping podman's pause process %d", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 }

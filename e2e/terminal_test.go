@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,29 +54,9 @@ func TestBuildahRunTerminal(t *testing.T) {
 // podman relays it. --network=host: podman's default network is a
 // namespace joined by path, which urun refuses (another issue).
 func TestPodmanRunTerminal(t *testing.T) {
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		t.Fatalf("podman is not installed: run scripts/deps.sh as root (apt-get install podman)")
-	}
 	forEachAccount(t, func(t *testing.T, a *account) {
 		defer a.stopPodmanPause(t)
-		// The same storage as buildah's, so the base image is there.
-		argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-			"--runtime", suite.runtime, "run", "-it", "--rm", "--network=host", "-e", "PS1=ctr$ ", baseImage, "sh")
-		interactiveShell(t, a, "podman run -it", argv)
+		interactiveShell(t, a, "podman run -it", a.podmanArgs(t, "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+			"run", "-it", "--rm", "--network=host", "--pull=never", "-e", "PS1=ctr$ ", baseImage, "sh"))
 	})
-}
-
-// stopPodmanPause ends rootless podman's pause process (it keeps podman's
-// user namespace for later calls; it is podman's, not the runtime's), so
-// the leftover check sees only what the runtime left.
-func (a *account) stopPodmanPause(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(a.xdg, "libpod", "tmp", "pause.pid"))
-	if err != nil {
-		return
-	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
-		t.Logf("stopping podman's pause process %d", pid)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
 }
