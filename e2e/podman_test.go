@@ -22,6 +22,10 @@ import (
 // would be joined by path, which urun refuses.
 func TestPodmanHooks(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
+		podman, err := exec.LookPath("podman")
+		if err != nil {
+			t.Fatalf("podman is not installed: run scripts/deps.sh as root")
+		}
 		dir := filepath.Join(a.work, "podman-hooks")
 		hooksDir := filepath.Join(dir, "hooks.d")
 		out := filepath.Join(dir, "prestart.state")
@@ -47,10 +51,10 @@ func TestPodmanHooks(t *testing.T) {
 		for _, p := range []string{dir, hooksDir, script, filepath.Join(hooksDir, "record.json")} {
 			os.Chown(p, a.uid, a.gid)
 		}
-		args := a.podmanArgs(t, "--hooks-dir", hooksDir,
+		args := append(append([]string{podman}, a.global...), "--runtime", suite.runtime, "--hooks-dir", hooksDir,
 			"run", "--rm", "--network=none", "--pull=never", baseImage, "echo", "hello from podman")
 		r := a.runCmd(nil, 2*time.Minute, args)
-		a.stopPodmanPause(t)
+		a.endPodmanPause()
 		if r.Code != 0 || !strings.Contains(r.Stdout, "hello from podman") {
 			t.Fatalf("podman run: %s", r.describe())
 		}
@@ -69,27 +73,15 @@ func TestPodmanHooks(t *testing.T) {
 	})
 }
 
-// podmanArgs is a podman command line for the account: the same storage
-// as buildah's (so the base image is there) and the runtime under test.
-func (a *account) podmanArgs(t *testing.T, args ...string) []string {
-	t.Helper()
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		t.Fatalf("podman is not installed: run scripts/deps.sh as root")
-	}
-	return append(append(append([]string{podman}, a.global...), "--runtime", suite.runtime), args...)
-}
-
-// stopPodmanPause ends rootless podman's pause process (it keeps podman's
+// endPodmanPause ends rootless podman's pause process (it keeps podman's
 // user namespace for later calls; it is podman's, not the runtime's), so
 // the leftover check sees only what the runtime left.
-func (a *account) stopPodmanPause(t *testing.T) {
+func (a *account) endPodmanPause() {
 	data, err := os.ReadFile(filepath.Join(a.xdg, "libpod", "tmp", "pause.pid"))
 	if err != nil {
 		return
 	}
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
-		t.Logf("stopping podman's pause process %d", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

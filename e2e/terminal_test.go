@@ -54,9 +54,15 @@ func TestBuildahRunTerminal(t *testing.T) {
 // podman relays it. --network=host: podman's default network is a
 // namespace joined by path, which urun refuses (another issue).
 func TestPodmanRunTerminal(t *testing.T) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Fatalf("podman is not installed: run scripts/deps.sh as root (apt-get install podman)")
+	}
 	forEachAccount(t, func(t *testing.T, a *account) {
-		defer a.stopPodmanPause(t)
-		interactiveShell(t, a, "podman run -it", a.podmanArgs(t, "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-			"run", "-it", "--rm", "--network=host", "--pull=never", "-e", "PS1=ctr$ ", baseImage, "sh"))
+		defer a.endPodmanPause()
+		// The same storage as buildah's, so the base image is there.
+		argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+			"--runtime", suite.runtime, "run", "-it", "--rm", "--network=host", "--pull=never", "-e", "PS1=ctr$ ", baseImage, "sh")
+		interactiveShell(t, a, "podman run -it", argv)
 	})
 }

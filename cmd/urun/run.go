@@ -96,21 +96,13 @@ func (c *runCmd) Run(g *Globals) error {
 		ct.ph.Cmd.Process.Release()
 		return nil
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s == syscall.SIGWINCH && relay != nil {
-					relay.Resize() // the kernel signals the container's foreground group
-					continue
-				}
-				ct.ph.Cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
+	done := forward(sigs, func(s os.Signal) {
+		if s == syscall.SIGWINCH && relay != nil {
+			relay.Resize() // the kernel signals the container's foreground group
+			return
 		}
-	}()
+		ct.ph.Cmd.Process.Signal(s)
+	})
 	ulog.Trace("released")
 	ws, werr := waitMain(ct.ph.Pid)
 	ulog.Trace("container exited")
@@ -173,6 +165,22 @@ func exitStatus(ws unix.WaitStatus) error {
 		return exitCode(ws.ExitStatus())
 	}
 	return nil
+}
+
+// forward passes every signal from sigs to send until done is closed.
+func forward(sigs chan os.Signal, send func(os.Signal)) (done chan struct{}) {
+	done = make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				send(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return done
 }
 
 // earlyNotify is signal.Notify for run and create, started before the
