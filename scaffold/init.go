@@ -44,9 +44,11 @@ func InitMain() {
 	}
 	ulog.Trace("init: config received")
 	if ic.Terminal {
-		if ic.console, err = console.RecvFd(sync); err != nil {
+		c, err := console.RecvFd(sync) // sent right after the config
+		if err != nil {
 			fail(sync, fmt.Errorf("receive the console socket: %w", err))
 		}
+		ic.console = c
 	}
 	spec, err := decodeSetup(ic.Config)
 	if err != nil {
