@@ -210,3 +210,21 @@ func TestRunTerminal(t *testing.T) {
 		e.AssertClean()
 	})
 }
+
+// TestRunTerminalBackground: urun run started in the background of a
+// job-control shell says so instead of stopping on SIGTTOU, and leaves
+// nothing.
+func TestRunTerminalBackground(t *testing.T) {
+	e := NewEnv(t, Sub, "true")
+	e.Spec.Process.Terminal = true
+	e.WriteSpec()
+	inner := e.Command("run", "b1")
+	cmd := e.Command()
+	cmd.Path, cmd.Args = "/bin/sh", []string{"sh", "-m", "-c", `"$@" & wait $!; echo "bg-exit=$?"`, "sh"}
+	cmd.Args = append(cmd.Args, inner.Args...)
+	tm := termtest.Start(t, cmd, 24, 80)
+	tm.Expect(t, "in the background of its terminal")
+	tm.Expect(t, "bg-exit=1")
+	tm.Wait(t)
+	e.AssertClean()
+}

@@ -47,6 +47,9 @@ func openTerminal(o createOpts, p *specs.Process) (*terminal, error) {
 		return nil, fmt.Errorf("config.json: process.terminal is true but --console-socket was not given: run --detach has nowhere to send the terminal (give --console-socket PATH, or set process.terminal to false)")
 	case !term.IsTerminal(int(os.Stdin.Fd())):
 		return nil, fmt.Errorf("config.json: process.terminal is true but urun run's standard input is not a terminal (run it from a terminal, give --console-socket PATH, or set process.terminal to false)")
+	case !foreground():
+		// Raw mode from the background would only bring SIGTTOU.
+		return nil, fmt.Errorf("config.json: process.terminal is true but urun run is in the background of its terminal (run it in the foreground, or give --console-socket PATH)")
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -55,6 +58,12 @@ func openTerminal(o createOpts, p *specs.Process) (*terminal, error) {
 	t.fromRelay = os.NewFile(uintptr(fds[0]), "console-relay")
 	t.toContainer = os.NewFile(uintptr(fds[1]), "console-container")
 	return t, nil
+}
+
+// foreground reports whether urun's process group owns its terminal.
+func foreground() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err != nil || pgrp == unix.Getpgrp()
 }
 
 // master receives the pty master for the relay, once the placeholder has
