@@ -162,6 +162,16 @@ var refusals = []refusal{
 	{"hooks.poststop", func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: ptrTo(0)}}}
 	}, "hooks.poststop[0].timeout: 0 is not a number of seconds above 0 (see unsupported.md)"},
+	// Docker's bridge and none networks. Refused before, and whatever, the
+	// hooks step decides: it must hold once hooks are run.
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network"}}
+		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/var/run/docker", "c1", "abc"}}}}
+	}, "linux.namespaces[1]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/usr/libexec/cni-hook"}}}
+	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[0] (/usr/libexec/cni-hook) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 	{"linux.namespaces.path", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network", Path: "/proc/1/ns/net"}}
 	}, "linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
@@ -561,5 +571,39 @@ func BenchmarkCheckBuildah(b *testing.B) {
 		if _, err := Check(s, Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestNetworkHooksOnlyWhenNew: the network refusal needs both a new
+// network namespace and a hook that runs before start in urun's namespace.
+// (What else refuses the other cases is the hooks and namespace rows'
+// business, which other work changes.)
+func TestNetworkHooksOnlyWhenNew(t *testing.T) {
+	hook := []specs.Hook{{Path: "/bin/true"}}
+	for _, tc := range []struct {
+		name string
+		ns   []specs.LinuxNamespace
+		h    *specs.Hooks
+		want bool // refused by linux.namespaces.network.hooked
+	}{
+		{"ctr run: new netns, no hook", []specs.LinuxNamespace{{Type: "network"}}, nil, false},
+		{"no netns, prestart", []specs.LinuxNamespace{{Type: "mount"}}, &specs.Hooks{Prestart: hook}, false},
+		{"netns by path, prestart", []specs.LinuxNamespace{{Type: "network", Path: "/var/run/docker/netns/default"}}, &specs.Hooks{Prestart: hook}, false},
+		{"new netns, poststop only", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Poststop: hook}, false},
+		{"new netns, prestart", []specs.LinuxNamespace{{Type: "uts"}, {Type: "network"}}, &specs.Hooks{Prestart: hook}, true},
+		{"new netns, createRuntime", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{CreateRuntime: hook}, true},
+	} {
+		s := base()
+		s.Linux.Namespaces, s.Hooks = tc.ns, tc.h
+		_, err := Check(s, Options{})
+		var re *RefusedError
+		if got := errors.As(err, &re) && re.Key == "linux.namespaces.network.hooked"; got != tc.want {
+			t.Errorf("%s: error %v; refused as a hooked network namespace: %v, want %v", tc.name, err, got, tc.want)
+		}
+	}
+	s := base()
+	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
+	if _, err := Check(s, Options{}); err != nil {
+		t.Errorf("a new network namespace without hooks (ctr run) is ignored, not refused: %v", err)
 	}
 }
