@@ -478,7 +478,7 @@ func TestOptionClassesMatchParse(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	raw, err := FeaturesJSON()
+	raw, err := FeaturesJSON(map[string]string{"x.test": "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,6 +488,9 @@ func TestFeatures(t *testing.T) {
 	}
 	if doc["ociVersionMin"] != "1.0.0" || doc["ociVersionMax"] != MaxVersion {
 		t.Errorf("versions %v %v", doc["ociVersionMin"], doc["ociVersionMax"])
+	}
+	if a, _ := doc["annotations"].(map[string]any); a["x.test"] != "kept" {
+		t.Errorf("the caller's annotation is missing: %v", doc["annotations"])
 	}
 	if h, ok := doc["hooks"].([]any); !ok || fmt.Sprint(h) != "[prestart createRuntime createContainer startContainer poststart poststop]" {
 		t.Errorf("hooks = %#v, want the six kinds", doc["hooks"])

@@ -3,7 +3,9 @@
 # Idempotent; `make test` runs it first.
 #   - as root: apt-get update (once, only if something is missing) and
 #     apt-get install -y for whichever of buildah uidmap busybox-static podman
-#     are missing (podman: the e2e hooks test), then scripts/setup-accounts.sh;
+#     containerd docker.io are missing (podman: the e2e hooks test;
+#     containerd, docker.io: the client tests, docker.io without its
+#     recommends, ~6 s), then scripts/setup-accounts.sh;
 #   - not root: exits 1 with the command to run if something is missing.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,12 +20,18 @@ has() {
 	podman) command -v podman >/dev/null 2>&1 ;;
 	uidmap) command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1 ;;
 	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
+	containerd) command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 ;;
+	docker.io) command -v dockerd >/dev/null 2>&1 ;;
 	*) return 1 ;;
 	esac
 }
 
 missing=
 for pkg in buildah uidmap busybox-static podman; do
+	has "$pkg" || missing="$missing $pkg"
+done
+# The daemons of the client tests (clients/).
+for pkg in containerd docker.io; do
 	has "$pkg" || missing="$missing $pkg"
 done
 missing=${missing# }
@@ -46,13 +54,15 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing $missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
+	rest=$(echo "$missing" | sed 's/docker\.io//')
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	apt-get install -y $missing
+	[ -z "${rest# }" ] || apt-get install -y $rest
+	case " $missing " in *" docker.io "*) apt-get install -y --no-install-recommends docker.io ;; esac
 	for pkg in $missing; do
 		has "$pkg" || { echo "deps.sh: $pkg still missing after apt-get install" >&2; exit 1; }
 	done
 else
-	echo "deps.sh: buildah uidmap busybox-static podman already installed"
+	echo "deps.sh: buildah uidmap busybox-static podman containerd docker.io already installed"
 fi
 
 sh "$here/setup-accounts.sh"

@@ -2,8 +2,8 @@ package tests
 
 // What containerd and Docker rely on beyond create/start/kill/delete
 // (issue 17): kill's messages, ps, the verbs urun refuses, errors in the
-// --log file, and the refusal of Docker's bridge network. The real clients
-// are driven in clients/.
+// --log file (Docker's bridge network: features_test.go, network-hook).
+// The real clients are driven in clients/.
 
 import (
 	"encoding/json"
@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -165,6 +164,13 @@ func TestRefusedVerbs(t *testing.T) {
 	e.MustUrun("delete", "--force", "v1")
 	WaitPid(t, pid)
 	e.AssertClean()
+	var doc struct{ Annotations map[string]string }
+	if err := json.Unmarshal([]byte(e.MustUrun("features").Stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v := doc.Annotations["io.github.urun.verbs.refused"]; !strings.HasPrefix(v, "pause, resume, update, checkpoint, restore, events: ") {
+		t.Errorf("urun features: refused verbs %q", v)
+	}
 }
 
 // A command-line error reaches --log as well as stderr: containerd shows
@@ -186,24 +192,4 @@ func TestParseErrorInLog(t *testing.T) {
 			t.Errorf("text log %q, stderr %q", data, line)
 		}
 	}
-}
-
-// Docker's bridge and none networks: a new network namespace and
-// libnetwork's prestart hook. Refused at create naming both; the hook
-// does not run and nothing is left.
-func TestHookedNetworkRefused(t *testing.T) {
-	e := NewEnv(t, NoSub)
-	ran := filepath.Join(e.Bundle, "hook-ran")
-	e.Spec.Linux.Namespaces = append(e.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"}, specs.LinuxNamespace{Type: "network"})
-	e.Spec.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/sh", Args: []string{"libnetwork-setkey", "-c", "touch " + ran}}}}
-	e.WriteSpec()
-	r := e.Urun("create", "n1")
-	want := "urun create n1: config.json: linux.namespaces[3]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"
-	if r.Code != 1 || strings.TrimSpace(r.Stderr) != want {
-		t.Errorf("create: %s\nwant: %s", r, want)
-	}
-	if _, err := os.Stat(ran); err == nil {
-		t.Error("the hook ran")
-	}
-	e.AssertClean()
 }
