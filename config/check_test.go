@@ -162,16 +162,6 @@ var refusals = []refusal{
 	{"hooks.poststop", func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: ptrTo(0)}}}
 	}, "hooks.poststop[0].timeout: 0 is not a number of seconds above 0 (see unsupported.md)"},
-	// Docker's bridge and none networks. Refused before, and whatever, the
-	// hooks step decides: it must hold once hooks are run.
-	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
-		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network"}}
-		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/var/run/docker", "c1", "abc"}}}}
-	}, "linux.namespaces[1]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
-	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
-		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
-		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/usr/libexec/cni-hook"}}}
-	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[0] (/usr/libexec/cni-hook) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 	{"linux.namespaces.path", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network", Path: "/proc/1/ns/net"}}
 	}, "linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
@@ -197,6 +187,16 @@ var refusals = []refusal{
 		`linux.maskedPaths[1]: "proc/keys" is not an absolute path (see unsupported.md)`},
 	{"linux.readonlyPaths", func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{""} },
 		`linux.readonlyPaths[0]: "" is not an absolute path (see unsupported.md)`},
+	// Docker's bridge and none networks. Refused before, and whatever, the
+	// hooks step decides: it must hold once hooks are run.
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network"}}
+		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/var/run/docker", "c1", "abc"}}}}
+	}, "linux.namespaces[1]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/usr/libexec/cni-hook"}}}
+	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[0] (/usr/libexec/cni-hook) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 }
 
 func TestRefusals(t *testing.T) {
@@ -489,9 +489,6 @@ func TestFeatures(t *testing.T) {
 	if doc["ociVersionMin"] != "1.0.0" || doc["ociVersionMax"] != MaxVersion {
 		t.Errorf("versions %v %v", doc["ociVersionMin"], doc["ociVersionMax"])
 	}
-	if a, _ := doc["annotations"].(map[string]any); a["x.test"] != "kept" {
-		t.Errorf("the caller's annotation is missing: %v", doc["annotations"])
-	}
 	if h, ok := doc["hooks"].([]any); !ok || fmt.Sprint(h) != "[prestart createRuntime createContainer startContainer poststart poststop]" {
 		t.Errorf("hooks = %#v, want the six kinds", doc["hooks"])
 	}
@@ -531,6 +528,9 @@ func TestFeatures(t *testing.T) {
 	if !strings.Contains(f.Annotations[AnnotationRefused], "linux.namespaces.path") ||
 		!strings.Contains(f.Annotations[AnnotationIgnored], "linux.namespaces.pid") {
 		t.Errorf("annotations do not list the table: %v", f.Annotations)
+	}
+	if a, _ := doc["annotations"].(map[string]any); a["x.test"] != "kept" {
+		t.Errorf("the caller's annotation is missing: %v", doc["annotations"])
 	}
 }
 
