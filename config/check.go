@@ -145,13 +145,14 @@ func (c *checker) hooks(s *specs.Spec, _ Options) error {
 	return nil
 }
 
-// networkHooks refuses a new network namespace that a prestart or
-// createRuntime hook is there to set up. urun ignores the namespace (the
-// container shares the host's network), so the hook, handed the
-// container's PID, would configure the host's network namespace: Docker's
-// bridge and none networks (libnetwork-setkey) do just that. It checks
-// linux.namespaces before the hooks step, so the refusal holds whether or
-// not urun runs hooks.
+// networkHooks refuses Docker's bridge and none networks: a new network
+// namespace and libnetwork's prestart hook to set it up. urun ignores the
+// namespace (the container shares the host's network), so the hook,
+// handed the container's PID, would configure the host's network
+// namespace. It checks linux.namespaces before the hooks step, so the
+// refusal holds whether or not urun runs hooks. Other hooks (a GPU
+// toolkit's, with podman's --network=none) do not set up networks and
+// are left to the hooks rows.
 func (c *checker) networkHooks(s *specs.Spec, _ Options) error {
 	if s.Linux == nil || s.Hooks == nil {
 		return nil
@@ -164,15 +165,13 @@ func (c *checker) networkHooks(s *specs.Spec, _ Options) error {
 			name  string
 			hooks []specs.Hook
 		}{{"hooks.prestart", s.Hooks.Prestart}, {"hooks.createRuntime", s.Hooks.CreateRuntime}} {
-			if len(hs.hooks) == 0 {
-				continue
+			for j, h := range hs.hooks {
+				if len(h.Args) == 0 || filepath.Base(h.Args[0]) != "libnetwork-setkey" {
+					continue
+				}
+				return c.refuse("linux.namespaces.network.hooked", "linux.namespaces["+strconv.Itoa(i)+"]", fmt.Sprintf(
+					"a new network namespace, with %s[%d] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works", hs.name, j))
 			}
-			what := hs.hooks[0].Path
-			if len(hs.hooks[0].Args) > 0 {
-				what = filepath.Base(hs.hooks[0].Args[0])
-			}
-			return c.refuse("linux.namespaces.network.hooked", "linux.namespaces["+strconv.Itoa(i)+"]", fmt.Sprintf(
-				"a new network namespace, with %s[0] (%s) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works", hs.name, what))
 		}
 	}
 	return nil

@@ -195,8 +195,8 @@ var refusals = []refusal{
 	}, "linux.namespaces[1]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
-		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/usr/libexec/cni-hook"}}}
-	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[0] (/usr/libexec/cni-hook) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}, {Path: "/usr/bin/dockerd", Args: []string{"/usr/bin/libnetwork-setkey"}}}}
+	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[1] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 }
 
 func TestRefusals(t *testing.T) {
@@ -578,11 +578,12 @@ func BenchmarkCheckBuildah(b *testing.B) {
 }
 
 // TestNetworkHooksOnlyWhenNew: the network refusal needs both a new
-// network namespace and a hook that runs before start in urun's namespace.
-// (What else refuses the other cases is the hooks and namespace rows'
-// business, which other work changes.)
+// network namespace and libnetwork's hook, run before start in urun's
+// namespace. (What else refuses the other cases is the hooks and
+// namespace rows' business, which other work changes.)
 func TestNetworkHooksOnlyWhenNew(t *testing.T) {
-	hook := []specs.Hook{{Path: "/bin/true"}}
+	libnetwork := []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/run/docker", "c1", "n1"}}}
+	gpu := []specs.Hook{{Path: "/usr/bin/nvidia-container-runtime-hook", Args: []string{"nvidia-container-runtime-hook", "prestart"}}}
 	for _, tc := range []struct {
 		name string
 		ns   []specs.LinuxNamespace
@@ -590,23 +591,19 @@ func TestNetworkHooksOnlyWhenNew(t *testing.T) {
 		want bool // refused by linux.namespaces.network.hooked
 	}{
 		{"ctr run: new netns, no hook", []specs.LinuxNamespace{{Type: "network"}}, nil, false},
-		{"no netns, prestart", []specs.LinuxNamespace{{Type: "mount"}}, &specs.Hooks{Prestart: hook}, false},
-		{"netns by path, prestart", []specs.LinuxNamespace{{Type: "network", Path: "/var/run/docker/netns/default"}}, &specs.Hooks{Prestart: hook}, false},
-		{"new netns, poststop only", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Poststop: hook}, false},
-		{"new netns, prestart", []specs.LinuxNamespace{{Type: "uts"}, {Type: "network"}}, &specs.Hooks{Prestart: hook}, true},
-		{"new netns, createRuntime", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{CreateRuntime: hook}, true},
+		{"podman --network=none and a GPU hook", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Prestart: gpu}, false},
+		{"no netns, libnetwork", []specs.LinuxNamespace{{Type: "mount"}}, &specs.Hooks{Prestart: libnetwork}, false},
+		{"netns by path (docker --network=host), libnetwork", []specs.LinuxNamespace{{Type: "network", Path: "/run/docker/netns/default"}}, &specs.Hooks{Prestart: libnetwork}, false},
+		{"new netns, libnetwork as poststop", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Poststop: libnetwork}, false},
+		{"new netns, libnetwork after a GPU hook", []specs.LinuxNamespace{{Type: "uts"}, {Type: "network"}}, &specs.Hooks{Prestart: append(gpu, libnetwork...)}, true},
+		{"new netns, libnetwork as createRuntime", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{CreateRuntime: libnetwork}, true},
 	} {
 		s := base()
 		s.Linux.Namespaces, s.Hooks = tc.ns, tc.h
 		_, err := Check(s, Options{})
 		var re *RefusedError
 		if got := errors.As(err, &re) && re.Key == "linux.namespaces.network.hooked"; got != tc.want {
-			t.Errorf("%s: error %v; refused as a hooked network namespace: %v, want %v", tc.name, err, got, tc.want)
+			t.Errorf("%s: error %v; refused as Docker's network: %v, want %v", tc.name, err, got, tc.want)
 		}
-	}
-	s := base()
-	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
-	if _, err := Check(s, Options{}); err != nil {
-		t.Errorf("a new network namespace without hooks (ctr run) is ignored, not refused: %v", err)
 	}
 }
