@@ -86,7 +86,10 @@ func TestCtrTask(t *testing.T) {
 	if r := ctrRun(t, []string{"-d"}, "task", "/bin/sh", "-c", "sleep 1001 & exec sleep 1002"); r.Code != 0 {
 		t.Fatalf("ctr run -d: %s", r)
 	}
-	defer ctr(t, "container", "rm", "task")
+	defer func() { // also when a check below fails: nothing left running
+		ctr(t, "task", "rm", "-f", "task")
+		ctr(t, "container", "rm", "task")
+	}()
 	main := taskPid(t, "task")
 	var pids []int
 	waitFor(t, "two processes in ctr task ps", func() bool {
