@@ -9,7 +9,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # itself twice per container (CLI, then the re-executed placeholder).
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 URUN     := bin/urun
-UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /e2e -e /tests)
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /e2e -e /tests -e /clients)
 
 .PHONY: all build test unit integration lint docs demo clean deps
 
@@ -18,7 +18,8 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(URUN) ./cmd/urun
 
-# deps: buildah, uidmap, busybox-static and the test accounts (as root);
+# deps: buildah, uidmap, busybox-static, containerd, docker.io and the test
+# accounts (as root);
 # as a normal user it only reports what is missing.
 deps:
 	sh scripts/deps.sh
@@ -35,7 +36,7 @@ unit:
 integration:
 	$(GO) test -count=1 -timeout 20m ./tests/
 
-test: deps lint unit integration build e2e
+test: deps lint unit integration build e2e clients
 
 docs:
 	$(GO) run ./config/internal/gendoc -o unsupported.md
@@ -50,4 +51,5 @@ clean:
 	rm -rf bin build
 
 include e2e/e2e.mk
+include clients/clients.mk
 include bench/bench.mk

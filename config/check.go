@@ -82,6 +82,7 @@ var steps = [...]func(*checker, *specs.Spec, Options) error{
 	(*checker).process,
 	(*checker).mounts,
 	(*checker).names,
+	(*checker).networkHooks, // before hooks, whatever hooks support: see there
 	(*checker).hooks,
 	(*checker).annotations,
 	(*checker).linux,
@@ -138,6 +139,38 @@ func (c *checker) hooks(s *specs.Spec, _ Options) error {
 			}
 			if hk.Timeout != nil && *hk.Timeout <= 0 {
 				return c.refuse(l.key, path+".timeout", fmt.Sprintf("%d is not a number of seconds above 0", *hk.Timeout))
+			}
+		}
+	}
+	return nil
+}
+
+// networkHooks refuses Docker's bridge and none networks: a new network
+// namespace and libnetwork's prestart hook to set it up. urun ignores the
+// namespace (the container shares the host's network), so the hook,
+// handed the container's PID, would configure the host's network
+// namespace. It checks linux.namespaces before the hooks step, so the
+// refusal holds whether or not urun runs hooks. Other hooks (a GPU
+// toolkit's, with podman's --network=none) do not set up networks and
+// are left to the hooks rows.
+func (c *checker) networkHooks(s *specs.Spec, _ Options) error {
+	if s.Linux == nil || s.Hooks == nil {
+		return nil
+	}
+	for i, ns := range s.Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace || ns.Path != "" {
+			continue
+		}
+		for _, hs := range [...]struct {
+			name  string
+			hooks []specs.Hook
+		}{{"hooks.prestart", s.Hooks.Prestart}, {"hooks.createRuntime", s.Hooks.CreateRuntime}} {
+			for j, h := range hs.hooks {
+				if len(h.Args) == 0 || filepath.Base(h.Args[0]) != "libnetwork-setkey" {
+					continue
+				}
+				return c.refuse("linux.namespaces.network.hooked", "linux.namespaces["+strconv.Itoa(i)+"]", fmt.Sprintf(
+					"a new network namespace, with %s[%d] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works", hs.name, j))
 			}
 		}
 	}

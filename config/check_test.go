@@ -186,6 +186,16 @@ var refusals = []refusal{
 		`linux.maskedPaths[1]: "proc/keys" is not an absolute path (see unsupported.md)`},
 	{"linux.readonlyPaths", func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{""} },
 		`linux.readonlyPaths[0]: "" is not an absolute path (see unsupported.md)`},
+	// Docker's bridge and none networks. Refused before, and whatever, the
+	// hooks step decides: it must hold once hooks are run.
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network"}}
+		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/var/run/docker", "c1", "abc"}}}}
+	}, "linux.namespaces[1]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+	{"linux.namespaces.network.hooked", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}, {Path: "/usr/bin/dockerd", Args: []string{"/usr/bin/libnetwork-setkey"}}}}
+	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[1] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 }
 
 func TestRefusals(t *testing.T) {
@@ -466,7 +476,7 @@ func TestOptionClassesMatchParse(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	raw, err := FeaturesJSON()
+	raw, err := FeaturesJSON(map[string]string{"x.test": "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,6 +531,9 @@ func TestFeatures(t *testing.T) {
 		!strings.Contains(f.Annotations[AnnotationTerminal], "--console-socket") {
 		t.Errorf("annotations: terminals are supported through --console-socket: %v", f.Annotations)
 	}
+	if a, _ := doc["annotations"].(map[string]any); a["x.test"] != "kept" {
+		t.Errorf("the caller's annotation is missing: %v", doc["annotations"])
+	}
 }
 
 func contains(list []string, s string) bool {
@@ -562,6 +575,37 @@ func BenchmarkCheckBuildah(b *testing.B) {
 	for b.Loop() {
 		if _, err := Check(s, Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestNetworkHooksOnlyWhenNew: the network refusal needs both a new
+// network namespace and libnetwork's hook, run before start in urun's
+// namespace. (What else refuses the other cases is the hooks and
+// namespace rows' business, which other work changes.)
+func TestNetworkHooksOnlyWhenNew(t *testing.T) {
+	libnetwork := []specs.Hook{{Path: "/proc/42/exe", Args: []string{"libnetwork-setkey", "-exec-root=/run/docker", "c1", "n1"}}}
+	gpu := []specs.Hook{{Path: "/usr/bin/nvidia-container-runtime-hook", Args: []string{"nvidia-container-runtime-hook", "prestart"}}}
+	for _, tc := range []struct {
+		name string
+		ns   []specs.LinuxNamespace
+		h    *specs.Hooks
+		want bool // refused by linux.namespaces.network.hooked
+	}{
+		{"ctr run: new netns, no hook", []specs.LinuxNamespace{{Type: "network"}}, nil, false},
+		{"podman --network=none and a GPU hook", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Prestart: gpu}, false},
+		{"no netns, libnetwork", []specs.LinuxNamespace{{Type: "mount"}}, &specs.Hooks{Prestart: libnetwork}, false},
+		{"netns by path (docker --network=host), libnetwork", []specs.LinuxNamespace{{Type: "network", Path: "/run/docker/netns/default"}}, &specs.Hooks{Prestart: libnetwork}, false},
+		{"new netns, libnetwork as poststop", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{Poststop: libnetwork}, false},
+		{"new netns, libnetwork after a GPU hook", []specs.LinuxNamespace{{Type: "uts"}, {Type: "network"}}, &specs.Hooks{Prestart: append(gpu, libnetwork...)}, true},
+		{"new netns, libnetwork as createRuntime", []specs.LinuxNamespace{{Type: "network"}}, &specs.Hooks{CreateRuntime: libnetwork}, true},
+	} {
+		s := base()
+		s.Linux.Namespaces, s.Hooks = tc.ns, tc.h
+		_, err := Check(s, Options{})
+		var re *RefusedError
+		if got := errors.As(err, &re) && re.Key == "linux.namespaces.network.hooked"; got != tc.want {
+			t.Errorf("%s: error %v; refused as Docker's network: %v, want %v", tc.name, err, got, tc.want)
 		}
 	}
 }

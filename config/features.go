@@ -50,11 +50,15 @@ func Features() *features.Features {
 	}
 }
 
-// FeaturesJSON is `urun features` output. Unlike encoding the struct, it
-// keeps an empty hooks list: features.md reads a missing list as "unknown",
-// an empty one as "none supported".
-func FeaturesJSON() ([]byte, error) {
+// FeaturesJSON is `urun features` output, with the caller's annotations
+// added (the command line's: which verbs are refused). Unlike encoding the
+// struct, it keeps an empty hooks list: features.md reads a missing list
+// as "unknown", an empty one as "none supported".
+func FeaturesJSON(annotations map[string]string) ([]byte, error) {
 	f := Features()
+	for k, v := range annotations {
+		f.Annotations[k] = v
+	}
 	out, err := json.MarshalIndent(struct {
 		*features.Features
 		Hooks []string `json:"hooks"` // shadows the embedded omitempty field

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"time"
 
@@ -200,6 +201,22 @@ func (s *State) SignalAll(sig unix.Signal) error {
 		return ErrNoProcess
 	}
 	return nil
+}
+
+// Pids lists the container's processes (urun ps): the main process if it
+// lives and a snapshot of the others, found as kill --all finds them.
+func (s *State) Pids() []int {
+	ps, _ := s.members(false, nil, nil)
+	defer closeProcs(ps)
+	out := make([]int, 0, len(ps)+1)
+	if s.Pid > 0 && Alive(s.Pid, s.StartTime) {
+		out = append(out, s.Pid)
+	}
+	for _, p := range ps {
+		out = append(out, p.Pid)
+	}
+	sort.Ints(out)
+	return out
 }
 
 // KillAll ends the container's main process and every other process in

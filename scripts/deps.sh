@@ -2,9 +2,8 @@
 # deps.sh: installs what the test suites need and creates the test accounts.
 # Idempotent; `make test` runs it first.
 #   - as root: apt-get update (once, only if something is missing) and
-#     apt-get install -y for whichever of buildah uidmap busybox-static
-#     podman slirp4netns catatonit are missing (podman: the e2e hooks and
-#     terminal tests), then scripts/setup-accounts.sh;
+#     apt-get install -y for whichever package of the list below is
+#     missing, then scripts/setup-accounts.sh;
 #   - not root: exits 1 with the command to run if something is missing.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,12 +19,31 @@ has() {
 	slirp4netns | catatonit) command -v "$1" >/dev/null 2>&1 ;;
 	uidmap) command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1 ;;
 	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
+	containerd) command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 ;;
+	docker.io) command -v dockerd >/dev/null 2>&1 ;;
 	*) return 1 ;;
 	esac
 }
 
+# The packages, one line each with what needs it:
+pkgs="
+buildah
+uidmap
+busybox-static
+podman
+slirp4netns
+catatonit
+containerd
+docker.io
+"
+# buildah, uidmap, busybox-static: the integration and e2e tests
+# podman slirp4netns catatonit: e2e hooks, terminal, exec and network tests
+# containerd docker.io: the client tests (clients/); docker.io without its
+#   recommends (~6 s)
+pkgs=$(echo $pkgs)
+
 missing=
-for pkg in buildah uidmap busybox-static podman slirp4netns catatonit; do
+for pkg in $pkgs; do
 	has "$pkg" || missing="$missing $pkg"
 done
 missing=${missing# }
@@ -48,13 +66,15 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing $missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
+	rest=$(echo "$missing" | sed 's/docker\.io//')
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	apt-get install -y $missing
+	[ -z "${rest# }" ] || apt-get install -y $rest
+	case " $missing " in *" docker.io "*) apt-get install -y --no-install-recommends docker.io ;; esac
 	for pkg in $missing; do
 		has "$pkg" || { echo "deps.sh: $pkg still missing after apt-get install" >&2; exit 1; }
 	done
 else
-	echo "deps.sh: buildah uidmap busybox-static podman slirp4netns catatonit already installed"
+	echo "deps.sh: $pkgs already installed"
 fi
 
 sh "$here/setup-accounts.sh"

@@ -53,7 +53,7 @@ func TestLifecycle(t *testing.T) {
 		if st := e.State("c1"); st.Status != "stopped" {
 			t.Fatalf("after exit: %+v", st)
 		}
-		if r := e.Urun("kill", "c1", "TERM"); r.Code == 0 || !strings.Contains(r.Stderr, "urun kill c1: cannot signal: container is stopped") {
+		if r := e.Urun("kill", "c1", "TERM"); r.Code == 0 || !strings.Contains(r.Stderr, "urun kill c1: container not running") {
 			t.Errorf("kill of stopped: %s", r)
 		}
 		if r := e.Urun("start", "c1"); r.Code == 0 || !strings.Contains(r.Stderr, "container is stopped") {

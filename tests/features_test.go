@@ -66,6 +66,10 @@ var featureCases = []featureCase{
 		refused: "linux.memoryPolicy: not implemented; NUMA placement would silently differ (see unsupported.md)"},
 	{name: "net-devices", rows: []string{"linux.netDevices"},
 		refused: "linux.netDevices: moving network devices needs a network namespace and privilege (see unsupported.md)"},
+	// Docker's bridge and none networks (libnetwork's hook); refused as
+	// such whatever the hooks rows say.
+	{name: "network-hook", rows: []string{"linux.namespaces.network.hooked"},
+		refused: "linux.namespaces[3]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
 	{name: "cap-unknown", rows: []string{"process.capabilities.bounding"},
 		refused: `process.capabilities.bounding[1]: unknown capability "CAP_TEST" (see unsupported.md)`},
 	{name: "rlimit-unknown", rows: []string{"process.rlimits"},

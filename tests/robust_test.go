@@ -301,7 +301,7 @@ func TestOtherProcesses(t *testing.T) {
 					e.MustUrun("delete", "o1")
 				case "kill-all-stopped":
 					WaitPid(t, main)
-					if r := e.Urun("kill", "o1", "KILL"); r.Code != 1 || !strings.Contains(r.Stderr, "urun kill o1: cannot signal: container is stopped") {
+					if r := e.Urun("kill", "o1", "KILL"); r.Code != 1 || !strings.Contains(r.Stderr, "urun kill o1: container not running") {
 						t.Errorf("kill of a stopped container: %s", r)
 					}
 					e.MustUrun("kill", "--all", "o1", "KILL")

@@ -55,6 +55,7 @@ func TestOneVerbModel(t *testing.T) {
 		{"list", "--format", "json", "--quiet"},
 		{"spec", "--rootless", "--bundle", "/b"},
 		{"features"},
+		{"ps", "-f", "json", "c1", "-o", "pid"},
 		{"--log", "run", "state", "c1"}, // "run" is --log's value
 	} {
 		only := verbIn(args)

@@ -36,18 +36,28 @@ func kill(g *Globals, id, name string, all bool) error {
 	}
 	defer ct.Close()
 	if all {
-		// Also for a stopped container: processes it left may remain.
+		// Also for a stopped container: processes it left may remain. As
+		// runc, "nothing left to signal" is success: the caller's goal
+		// (everything got the signal or is gone) holds.
 		err := ct.State.SignalAll(sig)
 		if errors.Is(err, scaffold.ErrNoProcess) {
-			return fmt.Errorf("cannot signal: %w", errStopped)
+			return nil
 		}
 		return err
 	}
 	if ct.State.LiveStatus() == scaffold.Stopped {
-		return fmt.Errorf("cannot signal: %w", errStopped)
+		return errNotRunning
 	}
-	return ct.State.Signal(sig)
+	err = ct.State.Signal(sig)
+	if err != nil && ct.State.LiveStatus() == scaffold.Stopped {
+		return errNotRunning // it exited after the check above
+	}
+	return err
 }
+
+// errNotRunning is runc's message: containerd and Docker match "container
+// not running" in kill's output to know the process has already exited.
+var errNotRunning = errors.New("container not running")
 
 // parseSignal accepts "KILL", "SIGKILL", "sigkill" and "9".
 func parseSignal(s string) (unix.Signal, error) {

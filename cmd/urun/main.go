@@ -55,9 +55,11 @@ type cli struct {
 	List     listCmd          `kong:"-"`
 	Spec     specCmd          `kong:"-"`
 	Features featuresCmd      `kong:"-"`
+	Ps       psCmd            `kong:"-"`
 }
 
-// verbs lists the commands in help order.
+// verbs lists the commands in help order; refused.go appends the verbs
+// urun refuses (pause, update, checkpoint, ...).
 var verbs = []struct {
 	name, help string
 	target     func(*cli) any
@@ -71,6 +73,7 @@ var verbs = []struct {
 	{"list", "List containers.", func(c *cli) any { return &c.List }},
 	{"spec", "Write a config.json that urun runs as is.", func(c *cli) any { return &c.Spec }},
 	{"features", "Print the OCI features document: what urun supports.", func(c *cli) any { return &c.Features }},
+	{"ps", "List a container's processes: ps(1) lines, or a JSON array of PIDs.", func(c *cli) any { return &c.Ps }},
 }
 
 // globalsWithValue are the global flags whose value may be the next word.
@@ -170,8 +173,7 @@ func realMain(args []string) int {
 	ulog.Trace("cli model built")
 	ctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "urun: %v (see urun --help)\n", err)
-		return 2
+		return parseFailed(args, err)
 	}
 	closer, err := ulog.Setup(c.Log, c.LogFormat, c.Debug)
 	if err != nil {
