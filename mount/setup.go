@@ -24,10 +24,10 @@ type Env struct {
 	BeforePivot func() error
 }
 
-// Setup runs the whole mount sequence in the placeholder, in order:
-// propagation, rootfs bind, config mounts, /dev, BeforePivot, pivot_root,
-// readonly root, masked paths, readonly paths. Each step's error names the
-// step and path.
+// Setup runs the whole mount sequence in the placeholder, in order: every
+// mount made a slave, rootfs bind, config mounts, /dev, BeforePivot,
+// pivot_root, masked paths, readonly paths, linux.rootfsPropagation on /,
+// readonly root. Each step's error names the step and path.
 func Setup(spec *specs.Spec, env Env) error {
 	s := &setup{spec: spec, env: env, root: env.Rootfs}
 	steps := []struct {
@@ -36,7 +36,7 @@ func Setup(spec *specs.Spec, env Env) error {
 
 		trace string
 	}{
-		{"make mounts private", s.propagation, "propagation"},
+		{"make mounts slaves", s.slaveAll, "slave mounts"},
 		{"bind rootfs", s.bindRootfs, "bind rootfs"},
 		{"", s.configMounts, "config mounts"},
 		{"", s.populateDev, "/dev"},
@@ -44,6 +44,7 @@ func Setup(spec *specs.Spec, env Env) error {
 		{"pivot_root", s.pivot, "pivot_root"},
 		{"", s.maskPaths, "masked paths"},
 		{"", s.readonlyPaths, "readonly paths"},
+		{"apply linux.rootfsPropagation", s.rootPropagation, "rootfs propagation"},
 		{"remount / read-only", s.readonlyRoot, "readonly root"},
 	}
 	for _, st := range steps {
@@ -73,20 +74,31 @@ func (s *setup) debug(format string, a ...any) {
 	}
 }
 
-func (s *setup) propagation() error {
-	flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := s.spec.Linux; p != nil && p.RootfsPropagation != "" {
-		f, ok := propagationOptions[p.RootfsPropagation]
-		if !ok {
-			return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", p.RootfsPropagation)
-		}
-		// Shared would leak our mounts to the host's namespace; a slave or
-		// private root is what a rootless build needs.
-		if f&unix.MS_SHARED == 0 {
-			flags = f
-		}
+// slaveAll makes every mount a slave before anything is mounted, so that
+// nothing mounted from here on reaches the namespace urun was called in.
+// (Ours is owned by a new user namespace, so the kernel has already made
+// the host's shared mounts slaves; this also covers the caller's own.)
+// The mode asked for is applied to / once the tree is built: an unbindable
+// mount could not be bound as the rootfs.
+func (s *setup) slaveAll() error {
+	return errnoPath("/", unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""))
+}
+
+// rootPropagation applies linux.rootfsPropagation to the container's /
+// (with r*, to every mount under it too). Without one, / stays the rslave
+// slaveAll made it. Shared makes / a peer group of its own (still a slave
+// of the host's): mounts made in the container reach mount namespaces
+// made inside it, never the host, which sends ours nothing back.
+func (s *setup) rootPropagation() error {
+	l := s.spec.Linux
+	if l == nil || l.RootfsPropagation == "" {
+		return nil
 	}
-	return errnoPath("/", unix.Mount("", "/", "", flags, ""))
+	f, ok := propagationOptions[l.RootfsPropagation]
+	if !ok {
+		return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", l.RootfsPropagation)
+	}
+	return errnoPath("/", unix.Mount("", "/", "", f, ""))
 }
 
 func (s *setup) bindRootfs() error {

@@ -1,0 +1,118 @@
+package tests
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountFields returns the optional fields (shared:N, master:N, unbindable)
+// of the mount at point in a mountinfo file, and whether it is there.
+func mountFields(t *testing.T, mountinfo, point string) (string, bool) {
+	t.Helper()
+	data, err := os.ReadFile(mountinfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields string
+	found := false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || f[4] != point {
+			continue
+		}
+		// The last mount at a point is the one on top.
+		var opt []string
+		for _, o := range f[6:] {
+			if o == "-" {
+				break
+			}
+			opt = append(opt, strings.SplitN(o, ":", 2)[0])
+		}
+		fields, found = strings.Join(opt, " "), true
+	}
+	return fields, found
+}
+
+// hostMount mounts a tmpfs at dir in the test's (the host's) namespace and
+// unmounts it when the test ends.
+func hostMount(t *testing.T, dir string, flags uintptr, data string) {
+	t.Helper()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", flags, data); err != nil {
+		t.Fatalf("mount tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+}
+
+// TestRootfsPropagation: linux.rootfsPropagation is what the container's /
+// shows in mountinfo, for every mode. The rootfs is a shared mount on the
+// host, so a host mount made under it after create appears in the
+// container exactly when / is a slave (slave, shared, the default), and a
+// mount made in the container never reaches the host, shared or not: the
+// container's mount namespace, owned by an unprivileged user namespace,
+// receives the host's mounts only as a slave.
+func TestRootfsPropagation(t *testing.T) {
+	modes := []struct {
+		mode   string
+		fields string // optional fields of / in the container
+	}{
+		{"", "master"}, {"slave", "master"}, {"rslave", "master"},
+		{"private", ""}, {"rprivate", ""},
+		{"shared", "shared master"}, {"rshared", "shared master"},
+		{"unbindable", "unbindable"}, {"runbindable", "unbindable"},
+	}
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", "mount -t tmpfs out /mnt/out && grep -c ' /mnt/out ' /proc/self/mountinfo")
+		rootfs := filepath.Join(e.Bundle, "rootfs")
+		for _, d := range []string{"mnt/in", "mnt/out"} {
+			os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+		}
+		e.chownAll(e.Bundle)
+		if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(rootfs, unix.MNT_DETACH) })
+		if err := unix.Mount("", rootfs, "", unix.MS_SHARED, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range modes {
+			e.Spec.Linux.RootfsPropagation = m.mode
+			e.WriteSpec()
+			cmd := e.Command("create", "p1")
+			out := startPiped(t, cmd)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("mode %q: create: %v", m.mode, err)
+			}
+			pid := e.State("p1").Pid
+			mountinfo := "/proc/" + strconv.Itoa(pid) + "/mountinfo"
+			if got, _ := mountFields(t, mountinfo, "/"); got != m.fields {
+				t.Errorf("mode %q: / has optional fields %q, want %q", m.mode, got, m.fields)
+			}
+			in := filepath.Join(rootfs, "mnt/in")
+			if err := unix.Mount("tmpfs", in, "tmpfs", 0, ""); err != nil {
+				t.Fatal(err)
+			}
+			_, seen := mountFields(t, mountinfo, "/mnt/in")
+			unix.Unmount(in, unix.MNT_DETACH)
+			if want := strings.Contains(m.fields, "master"); seen != want {
+				t.Errorf("mode %q: the host's mount made after create appears in the container: %v, want %v", m.mode, seen, want)
+			}
+			e.MustUrun("start", "p1")
+			said, _ := io.ReadAll(out)
+			if code := WaitPid(t, pid); code != 0 || string(said) != "1\n" {
+				t.Errorf("mode %q: mount in the container: exit %d, %q", m.mode, code, said)
+			}
+			if _, leaked := mountFields(t, "/proc/self/mountinfo", filepath.Join(rootfs, "mnt/out")); leaked {
+				unix.Unmount(filepath.Join(rootfs, "mnt/out"), unix.MNT_DETACH)
+				t.Errorf("mode %q: the container's mount reached the host", m.mode)
+			}
+			e.MustUrun("delete", "p1")
+		}
+		e.AssertClean()
+	})
+}
