@@ -361,12 +361,12 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 		return err
 	}
 	defer h.Close()
-	return bindAt(src, int(h.Fd()), "", dest, recursive, o)
+	return s.bindAt(src, int(h.Fd()), "", dest, recursive, o)
 }
 
 // bindAt binds src onto target, named by dirfd and path as in move_mount
 // (path "" for the file dirfd itself); name is for messages.
-func bindAt(src string, dirfd int, target, name string, recursive bool, o Options) error {
+func (s *setup) bindAt(src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
@@ -376,28 +376,8 @@ func bindAt(src string, dirfd int, target, name string, recursive bool, o Option
 		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
-	// clearing the whole atime field, so look at the MS_ flags instead.
-	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
-	if o.Attr != 0 || o.Propagation != 0 || atime {
-		attr := &unix.MountAttr{Attr_set: o.Attr}
-		if atime {
-			attr.Attr_clr = unix.MOUNT_ATTR__ATIME
-		}
-		if o.Propagation != 0 {
-			attr.Propagation = uint64(o.Propagation &^ unix.MS_REC)
-		}
-		setFlags := unix.AT_EMPTY_PATH
-		if recursive {
-			setFlags |= unix.AT_RECURSIVE
-		}
-		if err := unix.MountSetattr(fd, "", uint(setFlags), attr); err != nil {
-			hint := ""
-			if err == unix.EPERM {
-				hint = " (the host mount's flags are locked in a user namespace: its atime mode cannot change and ro, nosuid, nodev, noexec cannot be cleared)"
-			}
-			return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
-		}
+	if err := s.setAttr(fd, src, name, recursive, o); err != nil {
+		return err
 	}
 	mflags := unix.MOVE_MOUNT_F_EMPTY_PATH
 	if target == "" {
@@ -407,6 +387,85 @@ func bindAt(src string, dirfd int, target, name string, recursive bool, o Option
 		return fmt.Errorf("move_mount %s onto %s: %w", src, name, err)
 	}
 	return nil
+}
+
+// atimeOptions are the options that set the atime mode, which the kernel
+// locks (nodiratime with it) on every mount a user namespace's mount
+// namespace copied from a more privileged one.
+var atimeOptions = []struct {
+	name string
+	flag uintptr
+}{{"noatime", unix.MS_NOATIME}, {"relatime", unix.MS_RELATIME}, {"strictatime", unix.MS_STRICTATIME}, {"nodiratime", unix.MS_NODIRATIME}}
+
+// setAttr sets the bind's options on the detached copy fd. When the host
+// mount's atime mode is locked and differs from the one asked for, the
+// bind keeps the host's, with a debug line, as crun does; any other
+// refusal fails.
+func (s *setup) setAttr(fd int, src, name string, recursive bool, o Options) error {
+	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
+	// clearing the whole atime field, so look at the MS_ flags instead.
+	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
+	if o.Attr == 0 && o.Propagation == 0 && !atime {
+		return nil
+	}
+	attr := &unix.MountAttr{Attr_set: o.Attr}
+	if atime {
+		attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+	}
+	if o.Propagation != 0 {
+		attr.Propagation = uint64(o.Propagation &^ unix.MS_REC)
+	}
+	setFlags := uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		setFlags |= unix.AT_RECURSIVE
+	}
+	err := unix.MountSetattr(fd, "", setFlags, attr)
+	var asked []string
+	for _, a := range atimeOptions {
+		if o.Flags&a.flag != 0 {
+			asked = append(asked, a.name)
+		}
+	}
+	if err == unix.EPERM && len(asked) > 0 {
+		attr.Attr_clr = 0
+		attr.Attr_set &^= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		if attr.Attr_set == 0 && attr.Propagation == 0 {
+			err = nil
+		} else {
+			err = unix.MountSetattr(fd, "", setFlags, attr)
+		}
+		if err == nil {
+			s.debug("mount %s: %s not applied: the host mount of %s has its atime mode locked in the user namespace; it keeps the host's (%s)",
+				name, strings.Join(asked, ","), src, hostAtime(fd))
+		}
+	}
+	if err != nil {
+		hint := ""
+		if err == unix.EPERM {
+			hint = " (the host mount's flags are locked in a user namespace: ro, nosuid, nodev, noexec cannot be cleared)"
+		}
+		return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
+	}
+	return nil
+}
+
+// hostAtime names the atime mode of the mount fd is on.
+func hostAtime(fd int) string {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return "unknown"
+	}
+	mode := "strictatime"
+	switch {
+	case st.Flags&unix.ST_NOATIME != 0:
+		mode = "noatime"
+	case st.Flags&unix.ST_RELATIME != 0:
+		mode = "relatime"
+	}
+	if st.Flags&unix.ST_NODIRATIME != 0 {
+		mode += ",nodiratime"
+	}
+	return mode
 }
 
 // Devices bound from the host: mknod is impossible without privilege.
@@ -498,7 +557,7 @@ func (s *setup) maskPaths() error {
 		if st.IsDir() {
 			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
 		} else {
-			err = bindAt("/dev/null", unix.AT_FDCWD, p, p, false, Options{})
+			err = s.bindAt("/dev/null", unix.AT_FDCWD, p, p, false, Options{})
 		}
 		if err != nil {
 			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, err)
@@ -519,7 +578,7 @@ func (s *setup) readonlyPaths() error {
 		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		if err := bindAt(p, unix.AT_FDCWD, p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
+		if err := s.bindAt(p, unix.AT_FDCWD, p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
 			return fmt.Errorf("linux.readonlyPaths[%d] %s: %w", i, path, err)
 		}
 	}

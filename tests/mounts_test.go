@@ -4,10 +4,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -112,6 +114,68 @@ func TestRootfsPropagation(t *testing.T) {
 				t.Errorf("mode %q: the container's mount reached the host", m.mode)
 			}
 			e.MustUrun("delete", "p1")
+		}
+		e.AssertClean()
+	})
+}
+
+// TestBindOptions: the host's atime mode (relatime) can be asked for on a
+// bind (relatime is the zero attribute, so it must clear the atime field);
+// a later "rw" undoes "ro". Another atime mode than the host mount's is
+// locked in the user namespace: the bind keeps the host's (a noatime tmpfs
+// bound with relatime stays noatime, the relatime source bound with
+// strictatime stays relatime), keeps the other options, and a debug line
+// names the mount.
+func TestBindOptions(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", `awk '$5 ~ /^\/m[1-4]$/ {print $5, $6}' /proc/self/mountinfo; touch /m2/x && echo m2-writable`)
+		src, noatime := filepath.Join(e.Bundle, "src"), filepath.Join(e.Bundle, "noatime")
+		os.Mkdir(src, 0o755)
+		os.Mkdir(noatime, 0o755)
+		hostMount(t, noatime, unix.MS_NOATIME, "mode=755")
+		e.chownAll(e.Bundle)
+		for _, d := range []string{"/m1", "/m2", "/m3", "/m4"} {
+			os.Mkdir(filepath.Join(e.Bundle, "rootfs", d), 0o755)
+		}
+		e.Spec.Mounts = append(e.Spec.Mounts,
+			specs.Mount{Destination: "/m1", Type: "bind", Source: src, Options: []string{"bind", "relatime", "ro"}},
+			specs.Mount{Destination: "/m2", Type: "bind", Source: src, Options: []string{"bind", "ro", "rw"}},
+			specs.Mount{Destination: "/m3", Type: "bind", Source: noatime, Options: []string{"bind", "relatime", "ro"}},
+			specs.Mount{Destination: "/m4", Type: "bind", Source: src, Options: []string{"bind", "strictatime", "nodev"}})
+		e.WriteSpec()
+		logFile := filepath.Join(e.Bundle, "log.json")
+		r := e.Urun("--debug", "--log", logFile, "--log-format", "json", "run", "b1")
+		if r.Code != 0 {
+			t.Fatalf("run: %s", r)
+		}
+		mounts := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+			if p, opts, ok := strings.Cut(l, " "); ok {
+				mounts[p] = opts
+			}
+		}
+		for p, want := range map[string][]string{"/m1": {"ro", "relatime"}, "/m2": {"rw"}, "/m3": {"ro", "noatime"}, "/m4": {"nodev", "relatime"}} {
+			opts := strings.Split(mounts[p], ",")
+			for _, w := range want {
+				if !slices.Contains(opts, w) {
+					t.Errorf("%s has options %q, want %s among them", p, mounts[p], w)
+				}
+			}
+		}
+		if !strings.Contains(r.Stdout, "m2-writable") {
+			t.Errorf("/m2 not writable: %s", r)
+		}
+		for _, want := range []string{
+			"mount /m3: relatime not applied: the host mount of " + noatime + " has its atime mode locked in the user namespace; it keeps the host's (noatime)",
+			"mount /m4: strictatime not applied: the host mount of " + src + " has its atime mode locked in the user namespace; it keeps the host's (relatime)",
+		} {
+			found := false
+			for _, l := range logLines(t, logFile) {
+				found = found || (l["level"] == "debug" && l["msg"] == want)
+			}
+			if !found {
+				t.Errorf("no debug line %q in the log", want)
+			}
 		}
 		e.AssertClean()
 	})
