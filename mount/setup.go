@@ -30,6 +30,11 @@ type Env struct {
 // readonly root. Each step's error names the step and path.
 func Setup(spec *specs.Spec, env Env) error {
 	s := &setup{spec: spec, env: env, root: env.Rootfs}
+	defer func() {
+		if s.rootDir != nil {
+			s.rootDir.Close()
+		}
+	}()
 	steps := []struct {
 		name string
 		fn   func() error
@@ -361,22 +366,28 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 		return err
 	}
 	defer h.Close()
-	return s.bindAt(src, int(h.Fd()), "", dest, recursive, o)
+	return s.bindAt(unix.AT_FDCWD, src, int(h.Fd()), "", dest, recursive, o)
 }
 
-// bindAt binds src onto target, named by dirfd and path as in move_mount
-// (path "" for the file dirfd itself); name is for messages.
-func (s *setup) bindAt(src string, dirfd int, target, name string, recursive bool, o Options) error {
+// bindAt binds src, named by srcfd and path, onto target, named by dirfd
+// and path, as in open_tree and move_mount (path "" for the file the
+// descriptor itself is); name is for messages.
+func (s *setup) bindAt(srcfd int, src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	label := src
+	if src == "" {
+		flags |= unix.AT_EMPTY_PATH
+		label = name
+	}
+	fd, err := unix.OpenTree(srcfd, src, flags)
 	if err != nil {
-		return fmt.Errorf("open_tree %s: %w", src, err)
+		return fmt.Errorf("open_tree %s: %w", label, err)
 	}
 	defer unix.Close(fd)
-	if err := s.setAttr(fd, src, name, recursive, o); err != nil {
+	if err := s.setAttr(fd, label, name, recursive, o); err != nil {
 		return err
 	}
 	mflags := unix.MOVE_MOUNT_F_EMPTY_PATH
@@ -384,7 +395,7 @@ func (s *setup) bindAt(src string, dirfd int, target, name string, recursive boo
 		mflags |= unix.MOVE_MOUNT_T_EMPTY_PATH
 	}
 	if err := unix.MoveMount(fd, "", dirfd, target, mflags); err != nil {
-		return fmt.Errorf("move_mount %s onto %s: %w", src, name, err)
+		return fmt.Errorf("move_mount %s onto %s: %w", label, name, err)
 	}
 	return nil
 }
@@ -528,6 +539,7 @@ func (s *setup) pivot() error {
 		return errnoPath(s.root, err)
 	}
 	s.rootDir.Close()
+	s.rootDir = nil
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return errnoPath(s.root, err)
 	}
@@ -535,54 +547,117 @@ func (s *setup) pivot() error {
 		return fmt.Errorf("detach old root: %w", err)
 	}
 	s.root = "/"
-	return errnoPath("/", unix.Chdir("/"))
+	if err := unix.Chdir("/"); err != nil {
+		return errnoPath("/", err)
+	}
+	// The masked and read-only paths are looked up from the new root.
+	return s.openRoot()
 }
 
+// maskPaths covers each masked path as the container sees it: the lookup
+// follows symlinks only inside the root and through no /proc magic link,
+// and the mask goes onto the handle it returns.
 func (s *setup) maskPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
 	for i, path := range s.spec.Linux.MaskedPaths {
-		p, err := s.resolve(path)
+		field := fmt.Sprintf("linux.maskedPaths[%d] %s", i, path)
+		h, err := s.openPath(field, path)
 		if err != nil {
 			return err
 		}
-		st, err := os.Lstat(p)
-		if errors.Is(err, os.ErrNotExist) {
+		if h == nil {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, unwrap(err))
+		var st unix.Stat_t
+		if err = unix.Fstat(int(h.Fd()), &st); err == nil {
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				err = emptyTmpfsAt(int(h.Fd()))
+			} else {
+				err = s.maskFile(h)
+			}
 		}
-		if st.IsDir() {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
-		} else {
-			err = s.bindAt("/dev/null", unix.AT_FDCWD, p, p, false, Options{})
-		}
+		h.Close()
 		if err != nil {
-			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
 	}
 	return nil
 }
 
+// maskFile binds the container's /dev/null over the file h.
+func (s *setup) maskFile(h *os.File) error {
+	null, err := s.openIn("/dev/null", unix.O_PATH)
+	if err != nil {
+		return fmt.Errorf("open /dev/null: %w", err)
+	}
+	defer unix.Close(null)
+	return s.bindAt(null, "", int(h.Fd()), "", "/dev/null", false, Options{})
+}
+
+// emptyTmpfsAt mounts an empty read-only tmpfs onto the directory dirfd
+// (fsopen and fsmount: no path, so no /proc, is needed).
+func emptyTmpfsAt(dirfd int) error {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetString(fs, "mode", "0555"); err != nil {
+		return fmt.Errorf("tmpfs mode=0555: %w", err)
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("create tmpfs: %w", err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	defer unix.Close(m)
+	return unix.MoveMount(m, "", dirfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// readonlyPaths binds each read-only path over itself, read-only, through
+// the handle the in-root lookup returns, as maskPaths does.
 func (s *setup) readonlyPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
 	for i, path := range s.spec.Linux.ReadonlyPaths {
-		p, err := s.resolve(path)
+		field := fmt.Sprintf("linux.readonlyPaths[%d] %s", i, path)
+		h, err := s.openPath(field, path)
 		if err != nil {
 			return err
 		}
-		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+		if h == nil {
 			continue
 		}
-		if err := s.bindAt(p, unix.AT_FDCWD, p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
-			return fmt.Errorf("linux.readonlyPaths[%d] %s: %w", i, path, err)
+		err = s.bindAt(int(h.Fd()), "", int(h.Fd()), "", path, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
+		h.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
 		}
 	}
 	return nil
+}
+
+// openPath opens a masked or read-only path in the container's root,
+// following symlinks as the container would but never out of the root (a
+// /proc magic link is refused: what it leads to cannot be covered from
+// here). A path absent from the container returns nil, nil: it is skipped.
+func (s *setup) openPath(field, path string) (*os.File, error) {
+	fd, err := s.openIn(path, unix.O_PATH)
+	switch {
+	case err == nil:
+		return os.NewFile(uintptr(fd), path), nil
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("%s: open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", field, err)
+	default:
+		return nil, fmt.Errorf("%s: open in the container: %w", field, err)
+	}
 }
 
 func (s *setup) readonlyRoot() error {

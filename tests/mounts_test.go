@@ -180,3 +180,67 @@ func TestBindOptions(t *testing.T) {
 		e.AssertClean()
 	})
 }
+
+// TestMaskedPathSymlinks: masked and read-only paths are looked up inside
+// the container's root, as the container would see them, and never lead
+// to the host. A symlink to a host-absolute path resolves inside the root
+// (absent there: skipped, and the host file stays unreachable). A symlink
+// through a /proc magic link (here /proc/self/fd/3, a host directory the
+// caller passes with --preserve-fds) would leave what the container reads
+// and writes there unmasked and writable: create refuses it, naming the
+// entry, and the host directory is untouched.
+func TestMaskedPathSymlinks(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		host := filepath.Join(e.Bundle, "host")
+		os.Mkdir(host, 0o755)
+		os.WriteFile(filepath.Join(host, "secret"), []byte("host-secret\n"), 0o644)
+		e.chownAll(e.Bundle)
+		etc := filepath.Join(e.Bundle, "rootfs/etc")
+		for name, target := range map[string]string{"abs": host + "/secret", "absdir": host,
+			"magic": "/proc/self/fd/3/secret", "magicdir": "/proc/self/fd/3"} {
+			os.Symlink(target, filepath.Join(etc, name))
+		}
+		const loop = ": open in the container: too many levels of symbolic links (a /proc magic link on the way leads out of the container's root, or the symlinks loop)"
+		cases := []struct {
+			masked, readonly []string
+			script           string
+			refused          string // the error, or "" when the run succeeds
+			stdout           string
+		}{
+			{masked: []string{"/etc/abs"}, readonly: []string{"/etc/absdir"},
+				script: "cat /etc/abs; touch /etc/absdir/x; echo ran", stdout: "ran\n"},
+			{masked: []string{"/etc/magic"}, script: "cat /etc/magic", refused: "linux.maskedPaths[0] /etc/magic" + loop},
+			{readonly: []string{"/etc/magicdir"}, script: "touch /etc/magicdir/x", refused: "linux.readonlyPaths[0] /etc/magicdir" + loop},
+		}
+		for i, c := range cases {
+			e.Spec.Process.Args = []string{"sh", "-c", c.script}
+			e.Spec.Linux.MaskedPaths, e.Spec.Linux.ReadonlyPaths = c.masked, c.readonly
+			e.WriteSpec()
+			dir, err := os.Open(host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := e.Command("run", "--preserve-fds", "1", "m"+strconv.Itoa(i))
+			cmd.ExtraFiles = []*os.File{dir}
+			r := e.Exec(cmd)
+			dir.Close()
+			if strings.Contains(r.Stdout, "host-secret") {
+				t.Errorf("case %d: the container read the host file through a masked path: %s", i, r)
+			}
+			if c.refused != "" && (r.Code != 1 || !strings.Contains(r.Stderr, c.refused)) {
+				t.Errorf("case %d: want create refused with %q: %s", i, c.refused, r)
+			}
+			if c.refused == "" && (r.Code != 0 || r.Stdout != c.stdout) {
+				t.Errorf("case %d: want stdout %q: %s", i, c.stdout, r)
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(host, "x")); err == nil {
+			t.Errorf("the container wrote into the host directory through a read-only path")
+		}
+		if data, _ := os.ReadFile(filepath.Join(host, "secret")); string(data) != "host-secret\n" {
+			t.Errorf("host file changed: %q", data)
+		}
+		e.AssertClean()
+	})
+}
