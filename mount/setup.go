@@ -369,25 +369,26 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 	return s.bindAt(unix.AT_FDCWD, src, int(h.Fd()), "", dest, recursive, o)
 }
 
-// bindAt binds src, named by srcfd and path, onto target, named by dirfd
-// and path, as in open_tree and move_mount (path "" for the file the
-// descriptor itself is); name is for messages.
+// bindAt binds src onto target, named by dirfd and path as in move_mount
+// (path "" for the file dirfd itself); name is for messages. With srcfd
+// AT_FDCWD src is the path to bind; otherwise srcfd is the handle to bind
+// and src only names it in messages.
 func (s *setup) bindAt(srcfd int, src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	label := src
-	if src == "" {
+	path := src
+	if srcfd != unix.AT_FDCWD {
 		flags |= unix.AT_EMPTY_PATH
-		label = name
+		path = ""
 	}
-	fd, err := unix.OpenTree(srcfd, src, flags)
+	fd, err := unix.OpenTree(srcfd, path, flags)
 	if err != nil {
-		return fmt.Errorf("open_tree %s: %w", label, err)
+		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	if err := s.setAttr(fd, label, name, recursive, o); err != nil {
+	if err := s.setAttr(fd, src, name, recursive, o); err != nil {
 		return err
 	}
 	mflags := unix.MOVE_MOUNT_F_EMPTY_PATH
@@ -395,7 +396,7 @@ func (s *setup) bindAt(srcfd int, src string, dirfd int, target, name string, re
 		mflags |= unix.MOVE_MOUNT_T_EMPTY_PATH
 	}
 	if err := unix.MoveMount(fd, "", dirfd, target, mflags); err != nil {
-		return fmt.Errorf("move_mount %s onto %s: %w", label, name, err)
+		return fmt.Errorf("move_mount %s onto %s: %w", src, name, err)
 	}
 	return nil
 }
@@ -554,46 +555,59 @@ func (s *setup) pivot() error {
 	return s.openRoot()
 }
 
-// maskPaths covers each masked path as the container sees it: the lookup
-// follows symlinks only inside the root and through no /proc magic link,
-// and the mask goes onto the handle it returns.
+// maskPaths covers each masked path as the container sees it: an empty
+// read-only tmpfs over a directory, /dev/null over anything else.
 func (s *setup) maskPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
-	for i, path := range s.spec.Linux.MaskedPaths {
-		field := fmt.Sprintf("linux.maskedPaths[%d] %s", i, path)
-		h, err := s.openPath(field, path)
-		if err != nil {
+	return s.eachPath("linux.maskedPaths", s.spec.Linux.MaskedPaths, func(h *os.File, path string) error {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(h.Fd()), &st); err != nil {
 			return err
 		}
-		if h == nil {
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return emptyTmpfsAt(int(h.Fd()))
+		}
+		return s.maskFile(h, path)
+	})
+}
+
+// eachPath runs cover on a handle on each path as the container sees it:
+// the lookup follows symlinks only inside the root and through no /proc
+// magic link, and what cover mounts goes onto the handle, never onto a
+// path looked up again. Paths absent from the container are skipped.
+func (s *setup) eachPath(field string, paths []string, cover func(h *os.File, path string) error) error {
+	for i, path := range paths {
+		name := fmt.Sprintf("%s[%d] %s", field, i, path)
+		fd, err := s.openIn(path, unix.O_PATH)
+		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
-		var st unix.Stat_t
-		if err = unix.Fstat(int(h.Fd()), &st); err == nil {
-			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-				err = emptyTmpfsAt(int(h.Fd()))
-			} else {
-				err = s.maskFile(h)
-			}
+		if errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("%s: open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", name, err)
 		}
+		if err != nil {
+			return fmt.Errorf("%s: open in the container: %w", name, err)
+		}
+		h := os.NewFile(uintptr(fd), path)
+		err = cover(h, path)
 		h.Close()
 		if err != nil {
-			return fmt.Errorf("%s: %w", field, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
 }
 
 // maskFile binds the container's /dev/null over the file h.
-func (s *setup) maskFile(h *os.File) error {
+func (s *setup) maskFile(h *os.File, path string) error {
 	null, err := s.openIn("/dev/null", unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("open /dev/null: %w", err)
 	}
 	defer unix.Close(null)
-	return s.bindAt(null, "", int(h.Fd()), "", "/dev/null", false, Options{})
+	return s.bindAt(null, "/dev/null", int(h.Fd()), "", path, false, Options{})
 }
 
 // emptyTmpfsAt mounts an empty read-only tmpfs onto the directory dirfd
@@ -618,46 +632,15 @@ func emptyTmpfsAt(dirfd int) error {
 	return unix.MoveMount(m, "", dirfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }
 
-// readonlyPaths binds each read-only path over itself, read-only, through
-// the handle the in-root lookup returns, as maskPaths does.
+// readonlyPaths binds each read-only path over itself, read-only, looked
+// up as maskPaths does.
 func (s *setup) readonlyPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
-	for i, path := range s.spec.Linux.ReadonlyPaths {
-		field := fmt.Sprintf("linux.readonlyPaths[%d] %s", i, path)
-		h, err := s.openPath(field, path)
-		if err != nil {
-			return err
-		}
-		if h == nil {
-			continue
-		}
-		err = s.bindAt(int(h.Fd()), "", int(h.Fd()), "", path, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
-		h.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", field, err)
-		}
-	}
-	return nil
-}
-
-// openPath opens a masked or read-only path in the container's root,
-// following symlinks as the container would but never out of the root (a
-// /proc magic link is refused: what it leads to cannot be covered from
-// here). A path absent from the container returns nil, nil: it is skipped.
-func (s *setup) openPath(field, path string) (*os.File, error) {
-	fd, err := s.openIn(path, unix.O_PATH)
-	switch {
-	case err == nil:
-		return os.NewFile(uintptr(fd), path), nil
-	case errors.Is(err, unix.ENOENT):
-		return nil, nil
-	case errors.Is(err, unix.ELOOP):
-		return nil, fmt.Errorf("%s: open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", field, err)
-	default:
-		return nil, fmt.Errorf("%s: open in the container: %w", field, err)
-	}
+	return s.eachPath("linux.readonlyPaths", s.spec.Linux.ReadonlyPaths, func(h *os.File, path string) error {
+		return s.bindAt(int(h.Fd()), path, int(h.Fd()), "", path, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
+	})
 }
 
 func (s *setup) readonlyRoot() error {
