@@ -600,7 +600,7 @@ func (c *checker) rootfsPropagation(l *specs.Linux) error {
 	case "private", "rprivate", "slave", "rslave", "unbindable", "runbindable":
 		c.honour("linux.rootfsPropagation")
 	case "shared", "rshared":
-		c.ignore("linux.rootfsPropagation.shared", "linux.rootfsPropagation")
+		c.honour("linux.rootfsPropagation.shared")
 	default:
 		return c.refuse("linux.rootfsPropagation", "linux.rootfsPropagation", fmt.Sprintf("%q is not a propagation mode", l.RootfsPropagation))
 	}

@@ -24,19 +24,24 @@ type Env struct {
 	BeforePivot func() error
 }
 
-// Setup runs the whole mount sequence in the placeholder, in order:
-// propagation, rootfs bind, config mounts, /dev, BeforePivot, pivot_root,
-// readonly root, masked paths, readonly paths. Each step's error names the
-// step and path.
+// Setup runs the whole mount sequence in the placeholder, in order: every
+// mount made a slave, rootfs bind, config mounts, /dev, BeforePivot,
+// pivot_root, masked paths, readonly paths, linux.rootfsPropagation on /,
+// readonly root. Each step's error names the step and path.
 func Setup(spec *specs.Spec, env Env) error {
 	s := &setup{spec: spec, env: env, root: env.Rootfs}
+	defer func() {
+		if s.rootDir != nil {
+			s.rootDir.Close()
+		}
+	}()
 	steps := []struct {
 		name string
 		fn   func() error
 
 		trace string
 	}{
-		{"make mounts private", s.propagation, "propagation"},
+		{"make mounts slaves", s.slaveAll, "slave mounts"},
 		{"bind rootfs", s.bindRootfs, "bind rootfs"},
 		{"", s.configMounts, "config mounts"},
 		{"", s.populateDev, "/dev"},
@@ -44,6 +49,7 @@ func Setup(spec *specs.Spec, env Env) error {
 		{"pivot_root", s.pivot, "pivot_root"},
 		{"", s.maskPaths, "masked paths"},
 		{"", s.readonlyPaths, "readonly paths"},
+		{"apply linux.rootfsPropagation", s.rootPropagation, "rootfs propagation"},
 		{"remount / read-only", s.readonlyRoot, "readonly root"},
 	}
 	for _, st := range steps {
@@ -73,20 +79,31 @@ func (s *setup) debug(format string, a ...any) {
 	}
 }
 
-func (s *setup) propagation() error {
-	flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := s.spec.Linux; p != nil && p.RootfsPropagation != "" {
-		f, ok := propagationOptions[p.RootfsPropagation]
-		if !ok {
-			return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", p.RootfsPropagation)
-		}
-		// Shared would leak our mounts to the host's namespace; a slave or
-		// private root is what a rootless build needs.
-		if f&unix.MS_SHARED == 0 {
-			flags = f
-		}
+// slaveAll makes every mount a slave before anything is mounted, so that
+// nothing mounted from here on reaches the namespace urun was called in.
+// (Ours is owned by a new user namespace, so the kernel has already made
+// the host's shared mounts slaves; this also covers the caller's own.)
+// The mode asked for is applied to / once the tree is built: an unbindable
+// mount could not be bound as the rootfs.
+func (s *setup) slaveAll() error {
+	return errnoPath("/", unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""))
+}
+
+// rootPropagation applies linux.rootfsPropagation to the container's /
+// (with r*, to every mount under it too). Without one, / stays the rslave
+// slaveAll made it. Shared makes / a peer group of its own (still a slave
+// of the host's): mounts made in the container reach mount namespaces
+// made inside it, never the host, which sends ours nothing back.
+func (s *setup) rootPropagation() error {
+	l := s.spec.Linux
+	if l == nil || l.RootfsPropagation == "" {
+		return nil
 	}
-	return errnoPath("/", unix.Mount("", "/", "", flags, ""))
+	f, ok := propagationOptions[l.RootfsPropagation]
+	if !ok {
+		return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", l.RootfsPropagation)
+	}
+	return errnoPath("/", unix.Mount("", "/", "", f, ""))
 }
 
 func (s *setup) bindRootfs() error {
@@ -349,43 +366,30 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 		return err
 	}
 	defer h.Close()
-	return bindAt(src, int(h.Fd()), "", dest, recursive, o)
+	return s.bindAt(unix.AT_FDCWD, src, int(h.Fd()), "", dest, recursive, o)
 }
 
 // bindAt binds src onto target, named by dirfd and path as in move_mount
-// (path "" for the file dirfd itself); name is for messages.
-func bindAt(src string, dirfd int, target, name string, recursive bool, o Options) error {
+// (path "" for the file dirfd itself); name is for messages. With srcfd
+// AT_FDCWD src is the path to bind; otherwise srcfd is the handle to bind
+// and src only names it in messages.
+func (s *setup) bindAt(srcfd int, src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	path := src
+	if srcfd != unix.AT_FDCWD {
+		flags |= unix.AT_EMPTY_PATH
+		path = ""
+	}
+	fd, err := unix.OpenTree(srcfd, path, flags)
 	if err != nil {
 		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
-	// clearing the whole atime field, so look at the MS_ flags instead.
-	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
-	if o.Attr != 0 || o.Propagation != 0 || atime {
-		attr := &unix.MountAttr{Attr_set: o.Attr}
-		if atime {
-			attr.Attr_clr = unix.MOUNT_ATTR__ATIME
-		}
-		if o.Propagation != 0 {
-			attr.Propagation = uint64(o.Propagation &^ unix.MS_REC)
-		}
-		setFlags := unix.AT_EMPTY_PATH
-		if recursive {
-			setFlags |= unix.AT_RECURSIVE
-		}
-		if err := unix.MountSetattr(fd, "", uint(setFlags), attr); err != nil {
-			hint := ""
-			if err == unix.EPERM {
-				hint = " (the host mount's flags are locked in a user namespace: its atime mode cannot change and ro, nosuid, nodev, noexec cannot be cleared)"
-			}
-			return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
-		}
+	if err := s.setAttr(fd, src, name, recursive, o); err != nil {
+		return err
 	}
 	mflags := unix.MOVE_MOUNT_F_EMPTY_PATH
 	if target == "" {
@@ -395,6 +399,85 @@ func bindAt(src string, dirfd int, target, name string, recursive bool, o Option
 		return fmt.Errorf("move_mount %s onto %s: %w", src, name, err)
 	}
 	return nil
+}
+
+// atimeOptions are the options that set the atime mode, which the kernel
+// locks (nodiratime with it) on every mount a user namespace's mount
+// namespace copied from a more privileged one.
+var atimeOptions = []struct {
+	name string
+	flag uintptr
+}{{"noatime", unix.MS_NOATIME}, {"relatime", unix.MS_RELATIME}, {"strictatime", unix.MS_STRICTATIME}, {"nodiratime", unix.MS_NODIRATIME}}
+
+// setAttr sets the bind's options on the detached copy fd. When the host
+// mount's atime mode is locked and differs from the one asked for, the
+// bind keeps the host's, with a debug line, as crun does; any other
+// refusal fails.
+func (s *setup) setAttr(fd int, src, name string, recursive bool, o Options) error {
+	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
+	// clearing the whole atime field, so look at the MS_ flags instead.
+	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
+	if o.Attr == 0 && o.Propagation == 0 && !atime {
+		return nil
+	}
+	attr := &unix.MountAttr{Attr_set: o.Attr}
+	if atime {
+		attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+	}
+	if o.Propagation != 0 {
+		attr.Propagation = uint64(o.Propagation &^ unix.MS_REC)
+	}
+	setFlags := uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		setFlags |= unix.AT_RECURSIVE
+	}
+	err := unix.MountSetattr(fd, "", setFlags, attr)
+	var asked []string
+	for _, a := range atimeOptions {
+		if o.Flags&a.flag != 0 {
+			asked = append(asked, a.name)
+		}
+	}
+	if err == unix.EPERM && len(asked) > 0 {
+		attr.Attr_clr = 0
+		attr.Attr_set &^= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		if attr.Attr_set == 0 && attr.Propagation == 0 {
+			err = nil
+		} else {
+			err = unix.MountSetattr(fd, "", setFlags, attr)
+		}
+		if err == nil {
+			s.debug("mount %s: %s not applied: the host mount of %s has its atime mode locked in the user namespace; it keeps the host's (%s)",
+				name, strings.Join(asked, ","), src, hostAtime(fd))
+		}
+	}
+	if err != nil {
+		hint := ""
+		if err == unix.EPERM {
+			hint = " (the host mount's flags are locked in a user namespace: ro, nosuid, nodev, noexec cannot be cleared)"
+		}
+		return fmt.Errorf("set mount attributes on bind of %s: %w%s", src, err, hint)
+	}
+	return nil
+}
+
+// hostAtime names the atime mode of the mount fd is on.
+func hostAtime(fd int) string {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return "unknown"
+	}
+	mode := "strictatime"
+	switch {
+	case st.Flags&unix.ST_NOATIME != 0:
+		mode = "noatime"
+	case st.Flags&unix.ST_RELATIME != 0:
+		mode = "relatime"
+	}
+	if st.Flags&unix.ST_NODIRATIME != 0 {
+		mode += ",nodiratime"
+	}
+	return mode
 }
 
 // Devices bound from the host: mknod is impossible without privilege.
@@ -457,6 +540,7 @@ func (s *setup) pivot() error {
 		return errnoPath(s.root, err)
 	}
 	s.rootDir.Close()
+	s.rootDir = nil
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return errnoPath(s.root, err)
 	}
@@ -464,54 +548,99 @@ func (s *setup) pivot() error {
 		return fmt.Errorf("detach old root: %w", err)
 	}
 	s.root = "/"
-	return errnoPath("/", unix.Chdir("/"))
+	if err := unix.Chdir("/"); err != nil {
+		return errnoPath("/", err)
+	}
+	// The masked and read-only paths are looked up from the new root.
+	return s.openRoot()
 }
 
+// maskPaths covers each masked path as the container sees it: an empty
+// read-only tmpfs over a directory, /dev/null over anything else.
 func (s *setup) maskPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
-	for i, path := range s.spec.Linux.MaskedPaths {
-		p, err := s.resolve(path)
-		if err != nil {
+	return s.eachPath("linux.maskedPaths", s.spec.Linux.MaskedPaths, func(h *os.File, path string) error {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(h.Fd()), &st); err != nil {
 			return err
 		}
-		st, err := os.Lstat(p)
-		if errors.Is(err, os.ErrNotExist) {
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return emptyTmpfsAt(int(h.Fd()))
+		}
+		return s.maskFile(h, path)
+	})
+}
+
+// eachPath runs cover on a handle on each path as the container sees it:
+// the lookup follows symlinks only inside the root and through no /proc
+// magic link, and what cover mounts goes onto the handle, never onto a
+// path looked up again. Paths absent from the container are skipped.
+func (s *setup) eachPath(field string, paths []string, cover func(h *os.File, path string) error) error {
+	for i, path := range paths {
+		name := fmt.Sprintf("%s[%d] %s", field, i, path)
+		fd, err := s.openIn(path, unix.O_PATH)
+		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, unwrap(err))
-		}
-		if st.IsDir() {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
-		} else {
-			err = bindAt("/dev/null", unix.AT_FDCWD, p, p, false, Options{})
+		if errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("%s: open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", name, err)
 		}
 		if err != nil {
-			return fmt.Errorf("linux.maskedPaths[%d] %s: %w", i, path, err)
+			return fmt.Errorf("%s: open in the container: %w", name, err)
+		}
+		h := os.NewFile(uintptr(fd), path)
+		err = cover(h, path)
+		h.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
 }
 
+// maskFile binds the container's /dev/null over the file h.
+func (s *setup) maskFile(h *os.File, path string) error {
+	null, err := s.openIn("/dev/null", unix.O_PATH)
+	if err != nil {
+		return fmt.Errorf("open /dev/null: %w", err)
+	}
+	defer unix.Close(null)
+	return s.bindAt(null, "/dev/null", int(h.Fd()), "", path, false, Options{})
+}
+
+// emptyTmpfsAt mounts an empty read-only tmpfs onto the directory dirfd
+// (fsopen and fsmount: no path, so no /proc, is needed).
+func emptyTmpfsAt(dirfd int) error {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetString(fs, "mode", "0555"); err != nil {
+		return fmt.Errorf("tmpfs mode=0555: %w", err)
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("create tmpfs: %w", err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	defer unix.Close(m)
+	return unix.MoveMount(m, "", dirfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// readonlyPaths binds each read-only path over itself, read-only, looked
+// up as maskPaths does.
 func (s *setup) readonlyPaths() error {
 	if s.spec.Linux == nil {
 		return nil
 	}
-	for i, path := range s.spec.Linux.ReadonlyPaths {
-		p, err := s.resolve(path)
-		if err != nil {
-			return err
-		}
-		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err := bindAt(p, unix.AT_FDCWD, p, p, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}); err != nil {
-			return fmt.Errorf("linux.readonlyPaths[%d] %s: %w", i, path, err)
-		}
-	}
-	return nil
+	return s.eachPath("linux.readonlyPaths", s.spec.Linux.ReadonlyPaths, func(h *os.File, path string) error {
+		return s.bindAt(int(h.Fd()), path, int(h.Fd()), "", path, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
+	})
 }
 
 func (s *setup) readonlyRoot() error {

@@ -287,40 +287,6 @@ func TestSocketActivation(t *testing.T) {
 	})
 }
 
-// TestBindOptions: the host's atime mode (relatime) can be asked for on a
-// bind (relatime is the zero attribute, so it must clear the atime field);
-// a later "rw" undoes "ro"; another atime mode is the kernel's EPERM (locked
-// flags), reported with the reason.
-func TestBindOptions(t *testing.T) {
-	ForEach(t, func(t *testing.T, a *Account) {
-		e := NewEnv(t, a, "sh", "-c", `awk '$5=="/m1"||$5=="/m2"{print $5, $6}' /proc/self/mountinfo; touch /m2/x && echo m2-writable`)
-		src := filepath.Join(e.Bundle, "src")
-		os.Mkdir(src, 0o755)
-		e.chownAll(e.Bundle)
-		for _, d := range []string{"/m1", "/m2", "/m3"} {
-			os.Mkdir(filepath.Join(e.Bundle, "rootfs", d), 0o755)
-		}
-		base := e.Spec.Mounts
-		e.Spec.Mounts = append(base,
-			specs.Mount{Destination: "/m1", Type: "bind", Source: src, Options: []string{"bind", "relatime", "ro"}},
-			specs.Mount{Destination: "/m2", Type: "bind", Source: src, Options: []string{"bind", "ro", "rw"}})
-		e.WriteSpec()
-		r := e.MustUrun("run", "b1")
-		for _, want := range []string{"/m1 ro,", "relatime", "/m2 rw,", "m2-writable"} {
-			if !strings.Contains(r.Stdout, want) {
-				t.Errorf("want %q in:\n%s", want, r.Stdout)
-			}
-		}
-		e.Spec.Mounts = append(base, specs.Mount{Destination: "/m3", Type: "bind", Source: src, Options: []string{"bind", "noatime"}})
-		e.WriteSpec()
-		r = e.Urun("run", "b2")
-		if r.Code == 0 || !strings.Contains(r.Stderr, "/m3: set mount attributes on bind of "+src+": operation not permitted (the host mount's flags are locked in a user namespace") {
-			t.Errorf("noatime over a relatime host mount: %s", r)
-		}
-		e.AssertClean()
-	})
-}
-
 // TestMountSymlinkStaysInRootfs: a destination through a symlink that
 // points at /etc lands in the rootfs's /etc, never the host's.
 func TestMountSymlinkStaysInRootfs(t *testing.T) {

@@ -83,8 +83,9 @@ var featureCases = []featureCase{
 	{name: "oom-out-of-range", rows: []string{"process.oomScoreAdj"},
 		refused: `process.oomScoreAdj: 1500 is outside -1000..1000 (see unsupported.md)`},
 	{name: "propagation-shared", rows: []string{"linux.rootfsPropagation.shared"},
-		// rshared becomes rslave: the root mount is in no peer group.
-		ignored: []string{"linux.rootfsPropagation"}, stdout: []string{"0"}},
+		// rshared: / is in a peer group of its own (TestRootfsPropagation
+		// checks every mode and what propagates).
+		stdout: []string{"1"}},
 	{name: "propagation-bad", rows: []string{"linux.rootfsPropagation"},
 		refused: `linux.rootfsPropagation: "rsharde" is not a propagation mode (see unsupported.md)`},
 
