@@ -107,7 +107,10 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		defer listen.Close()
 	}
 	ulog.Trace("container reserved")
-	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs()}
+	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs}
+	if callerFDsErr != nil && spawn.PreserveFDs+spawn.ActivationFDs > 0 {
+		return nil, fmt.Errorf("--preserve-fds/LISTEN_FDS: %w", callerFDsErr)
+	}
 
 	// Start the placeholder first when the config cannot change the ID
 	// mapping: it starts up (~2.5 ms of Go runtime and init) on the other
