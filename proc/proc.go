@@ -58,17 +58,14 @@ func OOMScoreAdj(p *specs.Process) error {
 
 // CheckRlimits checks process.rlimits where the placeholder is set up, so
 // that create fails on a bad one, though Exec applies them only at the
-// last moment: an unknown type, soft above hard, or a hard limit above the
-// current one (raising it needs CAP_SYS_RESOURCE in the host's user
-// namespace, which no process in the container has).
+// last moment: an unknown type, or a hard limit above the current one
+// (raising it needs CAP_SYS_RESOURCE in the host's user namespace, which
+// no process in the container has). config.Check refused soft > hard.
 func CheckRlimits(p *specs.Process) error {
 	for i, r := range p.Rlimits {
 		res, ok := Rlimits[r.Type]
 		if !ok {
 			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, r.Type)
-		}
-		if r.Soft > r.Hard {
-			return fmt.Errorf("process.rlimits[%d] %s: soft limit %d is above the hard limit %d", i, r.Type, r.Soft, r.Hard)
 		}
 		var cur syscall.Rlimit
 		if err := syscall.Getrlimit(res, &cur); err != nil {
@@ -84,8 +81,6 @@ func CheckRlimits(p *specs.Process) error {
 // SetRlimits applies process.rlimits (CheckRlimits has checked them).
 func SetRlimits(p *specs.Process) error {
 	for i, r := range p.Rlimits {
-		// syscall.Setrlimit, not unix: it keeps Go from restoring its saved
-		// RLIMIT_NOFILE at exec.
 		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := syscall.Setrlimit(Rlimits[r.Type], &lim); err != nil {
 			return fmt.Errorf("process.rlimits[%d] %s soft=%d hard=%d: %w", i, r.Type, r.Soft, r.Hard, err)

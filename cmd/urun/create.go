@@ -25,7 +25,7 @@ type createCmd struct {
 	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
 	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to receive a pty master (not supported yet)."`
 	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
-	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container; each must be one urun's caller passed it."`
 	NoPivot       bool   `name:"no-pivot" hidden:"" help:"Accepted for runc compatibility; urun always uses pivot_root."`
 	ID            string `arg:"" help:"Container ID."`
 }
