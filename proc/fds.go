@@ -2,8 +2,6 @@ package proc
 
 import (
 	"fmt"
-	"os"
-	"sort"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -16,27 +14,37 @@ import (
 // their own (the cgroup files read for GOMAXPROCS, this directory listing)
 // close-on-exec. So it tells the caller's descriptors from the runtime's
 // however late it runs, as long as nothing opened one without O_CLOEXEC.
+// (They come sorted: /proc lists descriptors in order.)
 func Inherited() ([]int, error) {
-	d, err := os.Open("/proc/self/fd")
+	// Raw getdents: half the cost of os.ReadDir, and urun runs this on
+	// every call (twice per container).
+	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("list open descriptors: %w", err)
+		return nil, fmt.Errorf("list open descriptors: open /proc/self/fd: %w", err)
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, fmt.Errorf("list open descriptors: %w", err)
+	defer unix.Close(dir)
+	var buf [2048]byte
+	var names []string
+	for {
+		n, err := unix.Getdents(dir, buf[:])
+		if err != nil {
+			return nil, fmt.Errorf("list open descriptors: %w", err)
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
 	var out []int
 	for _, n := range names {
 		fd, err := strconv.Atoi(n)
-		if err != nil || fd < 3 {
+		if err != nil || fd < 3 || fd == dir {
 			continue
 		}
 		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
 			out = append(out, fd)
 		}
 	}
-	sort.Ints(out)
 	return out, nil
 }
 
