@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,24 +56,90 @@ func OOMScoreAdj(p *specs.Process) error {
 	return nil
 }
 
-// SetRlimits applies process.rlimits. Raising a hard limit above the host's
-// fails with EPERM, reported with the limit's name.
-func SetRlimits(p *specs.Process) error {
+// CheckRlimits checks process.rlimits where the placeholder is set up, so
+// that create fails on a bad one, though Exec applies them only at the
+// last moment: an unknown type, or a hard limit above the current one
+// (raising it needs CAP_SYS_RESOURCE in the host's user namespace, which
+// no process in the container has). config.Check refused soft > hard.
+func CheckRlimits(p *specs.Process) error {
 	for i, r := range p.Rlimits {
 		res, ok := Rlimits[r.Type]
 		if !ok {
 			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, r.Type)
 		}
-		// syscall.Setrlimit, not unix: it keeps Go from restoring its saved
-		// RLIMIT_NOFILE at exec.
-		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := syscall.Setrlimit(res, &lim); err != nil {
-			var cur syscall.Rlimit
-			_ = syscall.Getrlimit(res, &cur)
-			return fmt.Errorf("process.rlimits[%d] %s soft=%d hard=%d: %w (current hard limit %d; raising it needs privilege)", i, r.Type, r.Soft, r.Hard, err, cur.Max)
+		var cur syscall.Rlimit
+		if err := syscall.Getrlimit(res, &cur); err != nil {
+			return fmt.Errorf("process.rlimits[%d] %s: getrlimit: %w", i, r.Type, err)
+		}
+		if r.Hard > cur.Max {
+			return fmt.Errorf("process.rlimits[%d] %s soft=%d hard=%d: the current hard limit is %d; raising it needs privilege", i, r.Type, r.Soft, r.Hard, cur.Max)
 		}
 	}
 	return nil
+}
+
+// SetRlimits applies process.rlimits (CheckRlimits has checked them).
+func SetRlimits(p *specs.Process) error {
+	for i, r := range p.Rlimits {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := syscall.Setrlimit(Rlimits[r.Type], &lim); err != nil {
+			return fmt.Errorf("process.rlimits[%d] %s soft=%d hard=%d: %w", i, r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+// Exec applies process.rlimits and execs path: the limits come last
+// because the Go runtime maps more address space as it goes (allocation
+// metadata, GC bitmaps), and a limit such as RLIMIT_AS set below what it
+// has mapped makes that fail ("runtime: cannot allocate memory"). So
+// everything execve needs is allocated first, and nothing after the
+// limits: no syscall.Exec, which copies argv and env after they are set.
+func Exec(path string, p *specs.Process) error {
+	argv0, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return fmt.Errorf("process.args[0]: %w", err)
+	}
+	argv, err := syscall.SlicePtrFromStrings(p.Args)
+	if err != nil {
+		return fmt.Errorf("process.args: %w", err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(p.Env)
+	if err != nil {
+		return fmt.Errorf("process.env: %w", err)
+	}
+	restoreNofile()
+	if limitsMemory(p) {
+		// A GC cycle, and the background sweep after one, map
+		// bookkeeping: finish both now (runtime.GC returns with every span
+		// swept) and start no other.
+		runtime.GC()
+		debug.SetGCPercent(-1)
+	}
+	if err := SetRlimits(p); err != nil {
+		return err
+	}
+	return execve(argv0, argv, envv)
+}
+
+// limitsMemory says whether process.rlimits limit address space.
+func limitsMemory(p *specs.Process) bool {
+	for _, r := range p.Rlimits {
+		if r.Type == "RLIMIT_AS" || r.Type == "RLIMIT_DATA" {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreNofile puts back the soft RLIMIT_NOFILE this process started
+// with, which the Go runtime raised for itself (go.dev/issue/46279) and
+// syscall.Exec restores before its execve; the container gets the limit
+// urun was given, as it would through syscall.Exec. syscall keeps the
+// original to itself, so this is an Exec that cannot succeed (an empty
+// path: ENOENT), for its restore alone.
+func restoreNofile() {
+	_ = syscall.Exec("", []string{""}, nil)
 }
 
 // SetUser switches to process.user, keeping capabilities across the uid
@@ -196,7 +264,11 @@ func NoNewPrivs(p *specs.Process) error {
 	return nil
 }
 
-// Chdir enters process.cwd, which must exist in the container.
+// Chdir enters process.cwd, which must exist in the container, and checks
+// it is inside the container's root: a path through a descriptor of a host
+// directory (/proc/self/fd/N, the CVE-2024-21626 escape) or a mount
+// outside the root leads out of it, and getcwd then has no path from / to
+// give (the kernel says "(unreachable)", Getwd ENOENT).
 func Chdir(p *specs.Process) error {
 	cwd := p.Cwd
 	if cwd == "" {
@@ -204,6 +276,13 @@ func Chdir(p *specs.Process) error {
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("process.cwd: %s: %w", cwd, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil && err != unix.ENOENT {
+		return fmt.Errorf("process.cwd: %s: getcwd: %w", cwd, err)
+	}
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd: %s: is outside the container's root filesystem (a descriptor or mount of a host directory?)", cwd)
 	}
 	return nil
 }

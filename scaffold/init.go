@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -19,13 +20,23 @@ import (
 // InitMain is the placeholder: the re-executed urun inside the new user and
 // mount namespace. It never returns. The caller has locked the OS thread.
 func InitMain() {
-	if len(os.Args) != 3 {
+	// urun does not profile; a profiling sample is the runtime's one large
+	// allocation that could come late (see proc.Exec).
+	runtime.MemProfileRate = 0
+	if len(os.Args) != 4 {
 		fmt.Fprintln(os.Stderr, "urun-init: internal entry point, not for direct use")
 		os.Exit(2)
 	}
-	syncFD, err := strconv.Atoi(os.Args[1])
-	if err != nil {
+	syncFD, err1 := strconv.Atoi(os.Args[1])
+	listenFD, err2 := strconv.Atoi(os.Args[3])
+	if err1 != nil || err2 != nil {
 		os.Exit(2)
+	}
+	// Before anything else: only 0-2, the passed fds (3..syncFD-1), the
+	// sync socket and the start socket are the placeholder's. Anything
+	// else inherited is a host descriptor the container must not reach.
+	if err := proc.CloseStrays(func(fd int) bool { return fd <= syncFD || fd == listenFD }); err != nil {
+		os.Exit(1)
 	}
 	sync := os.NewFile(uintptr(syncFD), "sync")
 	if os.Args[2] == "wait-map" {
@@ -35,7 +46,7 @@ func InitMain() {
 		if n, _ := sync.Read(b[:]); n != 1 {
 			os.Exit(1)
 		}
-		err := unix.Exec("/proc/self/exe", []string{InitArg0, os.Args[1], "run"}, []string{})
+		err := unix.Exec("/proc/self/exe", []string{InitArg0, os.Args[1], "run", os.Args[3]}, []string{})
 		fail(sync, fmt.Errorf("re-exec after ID mapping: %w", err))
 	}
 	var ic initConfig
@@ -78,7 +89,7 @@ func InitMain() {
 		spec.Process.Env = activationEnv(spec.Process.Env, ic.ActivationFDs)
 	}
 	ulog.Trace("init: exec")
-	err = unix.Exec(path, spec.Process.Args, spec.Process.Env)
+	err = proc.Exec(path, spec.Process)
 	conn.Write([]byte(fmt.Sprintf("exec %s: %v", path, err)))
 	os.Exit(127)
 }
@@ -92,7 +103,9 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func()
 		fn   func() error
 	}{
 		{"set oom_score_adj", func() error { return proc.OOMScoreAdj(p) }},
-		{"set rlimits", func() error { return proc.SetRlimits(p) }},
+		// Set only in proc.Exec, the last step: a limit such as RLIMIT_AS
+		// below what the Go runtime has mapped would fail its set-up.
+		{"check rlimits", func() error { return proc.CheckRlimits(p) }},
 		{"set up mounts", func() error {
 			return mount.Setup(spec, mount.Env{
 				Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
@@ -106,8 +119,11 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func()
 		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
 		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},
 		{"set no_new_privs", func() error { return proc.NoNewPrivs(p) }},
-		{"enter cwd", func() error { return proc.Chdir(p) }},
+		// Before the cwd: fds past the passed ones close at execve (the
+		// strays were closed at start), and Chdir checks that the cwd is
+		// inside the container's root.
 		{"close inherited fds", func() error { return proc.CloseExtraFDs(ic.FirstFD) }},
+		{"enter cwd", func() error { return proc.Chdir(p) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {

@@ -124,18 +124,25 @@ func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) e
 	// count only while it does.
 	mainFD := -1
 	if s.Pid > 0 {
-		if p, _, ok := openProc(s.Pid, 0, s.StartTime); ok {
+		p, _, err := openProc(s.Pid, 0, s.StartTime)
+		switch {
+		case err == nil:
 			mainFD = p.FD
 			defer unix.Close(mainFD)
+		case err != errNotIt:
+			return nil, err
 		}
 	}
 	settled := false
 	for pass := 0; pass < 100; pass++ {
 		found := 0
 		for _, c := range s.scan(pin != nil, mainFD, out) {
-			p, info, ok := openProc(c.pid, c.parent, 0)
-			if !ok {
+			p, info, err := openProc(c.pid, c.parent, 0)
+			if err == errNotIt {
 				continue
+			}
+			if err != nil {
+				return out, err // one left unfound: do not say all were
 			}
 			if seen[key{p.Pid, info.start}] {
 				unix.Close(p.FD)

@@ -65,6 +65,9 @@ type SpawnOpts struct {
 	// ActivationFDs are systemd socket-activation fds (LISTEN_FDS) given to
 	// urun; they go to the container as fds 3.., before the preserved ones.
 	ActivationFDs int
+	// CallerFDs are the descriptors urun's caller gave it: the only ones
+	// ActivationFDs and PreserveFDs may cover.
+	CallerFDs map[int]bool
 }
 
 // Placeholder is the parent's handle on the spawned container process.
@@ -113,19 +116,23 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 	extra := make([]*os.File, 0, passed+2)
 	for i := 0; i < passed; i++ {
 		fd := 3 + i
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		if !o.CallerFDs[fd] {
+			// Whatever urun holds there itself (the runtime's cgroup
+			// files, a state directory) is not the caller's to pass.
 			parent.Close()
 			if i < o.ActivationFDs {
-				return nil, fmt.Errorf("LISTEN_FDS=%d: fd %d is not open", o.ActivationFDs, fd)
+				return nil, fmt.Errorf("LISTEN_FDS=%d: fd %d was not open in urun's caller", o.ActivationFDs, fd)
 			}
-			return nil, fmt.Errorf("--preserve-fds: fd %d is not open", fd)
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d was not open in urun's caller (only descriptors the caller passed to urun can be preserved)", o.PreserveFDs, fd)
 		}
 		extra = append(extra, os.NewFile(uintptr(fd), "preserved"))
 	}
 	syncFD := 3 + len(extra)
 	extra = append(extra, child)
+	listenFD := -1
 	if o.Listen != nil {
-		extra = append(extra, o.Listen) // fd syncFD+1, see handshake
+		listenFD = syncFD + 1
+		extra = append(extra, o.Listen)
 	}
 	mode := "run"
 	if o.Mapping.Helpers() {
@@ -133,7 +140,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
-		Args:       []string{InitArg0, strconv.Itoa(syncFD), mode},
+		Args:       []string{InitArg0, strconv.Itoa(syncFD), mode, strconv.Itoa(listenFD)},
 		Env:        []string{},
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,

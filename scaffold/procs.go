@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -117,33 +118,54 @@ type Proc struct {
 	Start uint64
 }
 
+// errNotIt is openProc's answer for a process that is gone or is not the
+// one the caller looked at.
+var errNotIt = errors.New("process is gone")
+
+// pidfdOpen opens a pidfd on pid. Only ESRCH means the process is gone
+// (errNotIt); any other error (EMFILE, ENOMEM, ENOSYS) says nothing about
+// the process and is returned as it is.
+func pidfdOpen(pid int) (int, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err == unix.ESRCH {
+		return -1, errNotIt
+	}
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	return fd, nil
+}
+
 // openProc opens a pidfd on pid and checks, after the open, that it is
 // still the process the caller looked at: same start time (when start is
 // not 0) and, when parent is not 0, still parent's child (a grandchild's
 // PID can be reaped by its own parent and reused between lookup and open).
-func openProc(pid, parent int, start uint64) (Proc, procInfo, bool) {
-	fd, err := unix.PidfdOpen(pid, 0)
+// errNotIt: it is not (or gone).
+func openProc(pid, parent int, start uint64) (Proc, procInfo, error) {
+	fd, err := pidfdOpen(pid)
 	if err != nil {
-		return Proc{}, procInfo{}, false
+		return Proc{}, procInfo{}, err
 	}
 	p, ok := readProc(pid)
 	if !ok || (start != 0 && p.start != start) || (parent != 0 && p.ppid != parent) {
 		unix.Close(fd)
-		return Proc{}, procInfo{}, false
+		return Proc{}, procInfo{}, errNotIt
 	}
-	return Proc{Pid: pid, FD: fd, Start: p.start}, p, true
+	return Proc{Pid: pid, FD: fd, Start: p.start}, p, nil
 }
 
 // Descendants opens every process below pid, found through the children
 // lists, leaving out (with what is below them) those spare says to. The
-// caller closes them.
-func Descendants(pid int, spare func(pid int) bool) []Proc {
+// caller closes them. An error (no pidfd could be opened on one) comes
+// with the ones opened so far.
+func Descendants(pid int, spare func(pid int) bool) ([]Proc, error) {
 	kidsOf := Children
 	if !haveChildrenFiles() {
 		m := parentMap() // one scan for the whole tree
 		kidsOf = func(p int) []int { return m[p] }
 	}
 	var out []Proc
+	var firstErr error
 	var walk func(parent, parentFD int)
 	walk = func(parent, parentFD int) {
 		kids := kidsOf(parent)
@@ -151,8 +173,11 @@ func Descendants(pid int, spare func(pid int) bool) []Proc {
 			return // the list may be of a process that reused its PID
 		}
 		for _, c := range kids {
-			p, _, ok := openProc(c, parent, 0)
-			if !ok {
+			p, _, err := openProc(c, parent, 0)
+			if err != nil {
+				if err != errNotIt && firstErr == nil {
+					firstErr = err
+				}
 				continue
 			}
 			if spare != nil && spare(c) {
@@ -164,7 +189,7 @@ func Descendants(pid int, spare func(pid int) bool) []Proc {
 		}
 	}
 	walk(pid, -1)
-	return out
+	return out, firstErr
 }
 
 // Exited reports whether the process behind pidfd has exited, waiting

@@ -26,13 +26,13 @@ func TestChildrenAndDescendants(t *testing.T) {
 	var ps []Proc
 	for i := 0; i < 5000 && len(ps) < 2; i++ {
 		closeProcs(ps)
-		ps = Descendants(self, nil)
+		ps, _ = Descendants(self, nil)
 	}
 	defer closeProcs(ps)
 	if len(ps) < 2 || ps[0].Pid != cmd.Process.Pid {
 		t.Fatalf("descendants: %+v", ps)
 	}
-	spared := Descendants(self, func(pid int) bool { return pid == cmd.Process.Pid })
+	spared, _ := Descendants(self, func(pid int) bool { return pid == cmd.Process.Pid })
 	defer closeProcs(spared)
 	if len(spared) != 0 {
 		t.Errorf("descendants with the child spared: %+v", spared)

@@ -383,9 +383,12 @@ func (c *Container) Path(name string) string {
 // Signal sends sig through a pidfd, after checking the process is still the
 // container's (not a reused PID).
 func (s *State) Signal(sig unix.Signal) error {
-	pidfd, err := unix.PidfdOpen(s.Pid, 0)
-	if err != nil {
+	pidfd, err := pidfdOpen(s.Pid)
+	if err == errNotIt {
 		return fmt.Errorf("container process %d is gone", s.Pid)
+	}
+	if err != nil {
+		return fmt.Errorf("signal %s to pid %d: %w", unix.SignalName(sig), s.Pid, err)
 	}
 	defer unix.Close(pidfd)
 	if !Alive(s.Pid, s.StartTime) {
@@ -400,9 +403,12 @@ func (s *State) Signal(sig unix.Signal) error {
 // KillWait sends SIGKILL and waits (up to timeout) until the process has
 // exited. It works for processes that are not our children.
 func (s *State) KillWait(timeout time.Duration) error {
-	pidfd, err := unix.PidfdOpen(s.Pid, 0)
-	if err != nil {
+	pidfd, err := pidfdOpen(s.Pid)
+	if err == errNotIt {
 		return nil // already gone
+	}
+	if err != nil {
+		return fmt.Errorf("kill pid %d: %w", s.Pid, err)
 	}
 	defer unix.Close(pidfd)
 	if !Alive(s.Pid, s.StartTime) {

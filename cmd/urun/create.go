@@ -25,7 +25,7 @@ type createCmd struct {
 	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
 	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to send the container's pty master to (process.terminal true; runc's protocol)."`
 	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
-	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container; each must be one urun's caller passed it."`
 	NoPivot       bool   `name:"no-pivot" hidden:"" help:"Accepted for runc compatibility; urun always uses pivot_root."`
 	ID            string `arg:"" help:"Container ID."`
 }
@@ -108,7 +108,10 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		defer listen.Close()
 	}
 	ulog.Trace("container reserved")
-	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs()}
+	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs}
+	if callerFDsErr != nil && spawn.PreserveFDs+spawn.ActivationFDs > 0 {
+		return nil, fmt.Errorf("--preserve-fds/LISTEN_FDS: %w", callerFDsErr)
+	}
 
 	// Start the placeholder first when the config cannot change the ID
 	// mapping: it starts up (~2.5 ms of Go runtime and init) on the other

@@ -95,13 +95,22 @@ func inUserNS(pid int, ns uint64) bool {
 // go and reaps them, round after round, as a process forked meanwhile
 // becomes ours when its parent dies. It gives up after timeout (a process
 // stuck in the kernel, or traced from outside). It returns how many it
-// killed.
+// killed. With ns unknown (0: its lookup failed) it kills nothing: the
+// caller's other children cannot be told from the container's.
 func killDescendants(ns uint64, timeout time.Duration) int {
+	if ns == 0 {
+		ulog.L.Warn().Msg("the container's user namespace is unknown: what it left behind is not killed")
+		reapExited()
+		return 0
+	}
 	deadline := time.Now().Add(timeout)
-	spare := func(pid int) bool { return ns != 0 && !inUserNS(pid, ns) }
+	spare := func(pid int) bool { return !inUserNS(pid, ns) }
 	killed := 0
 	for {
-		ps := scaffold.Descendants(os.Getpid(), spare)
+		ps, err := scaffold.Descendants(os.Getpid(), spare)
+		if err != nil {
+			ulog.L.Warn().Msgf("processes the container left behind: %v", err)
+		}
 		if len(ps) == 0 {
 			reapExited()
 			return killed

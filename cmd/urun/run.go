@@ -19,7 +19,7 @@ type runCmd struct {
 	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
 	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to send the container's pty master to (process.terminal true); without it urun relays its own terminal."`
 	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
-	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container; each must be one urun's caller passed it."`
 	Detach        bool   `short:"d" help:"Do not wait for the container; leave it running."`
 	NoPivot       bool   `name:"no-pivot" hidden:""`
 	Keep          bool   `help:"Keep the container's state after it exits."`
