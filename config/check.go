@@ -5,11 +5,17 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"urun/mount"
 )
+
+// MaxAnnotationBytes caps the annotations' keys and values together, as
+// Kubernetes does (256 KiB): the OCI state carries them, so state.json
+// holds them and every `urun state` and `urun list` reads them.
+const MaxAnnotationBytes = 256 << 10
 
 // Options are the parts of the command line the checks depend on.
 type Options struct {
@@ -181,6 +187,13 @@ func (c *checker) annotations(s *specs.Spec, _ Options) error {
 	if len(s.Annotations) > 0 {
 		c.honour("annotations")
 	}
+	size := 0
+	for k, v := range s.Annotations {
+		size += len(k) + len(v)
+	}
+	if size > MaxAnnotationBytes {
+		return c.refuse("annotations", "annotations", fmt.Sprintf("%d bytes of keys and values, more than urun's limit of %d (they are kept in state.json, which every `urun state` reads)", size, MaxAnnotationBytes))
+	}
 	for _, p := range [...]struct {
 		set  bool
 		name string
@@ -252,6 +265,13 @@ func (c *checker) argsEnvCwd(p *specs.Process, _ Options) error {
 	}
 	if len(p.Env) > 0 {
 		c.honour("process.env")
+	}
+	for i, kv := range p.Env {
+		// As runc: an entry with no "=" is no variable, and the program
+		// would be handed it as is.
+		if !strings.Contains(kv, "=") {
+			return c.refuse("process.env", "process.env["+strconv.Itoa(i)+"]", fmt.Sprintf("%q is not NAME=VALUE", kv))
+		}
 	}
 	if p.Cwd != "" {
 		c.honour("process.cwd")

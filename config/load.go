@@ -96,6 +96,15 @@ func Parse(raw []byte) (*specs.Spec, error) {
 		}
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
+	// The Decoder stops after the first value: anything but white space
+	// after it would be silently dropped here and then surface deep in
+	// create (the placeholder is handed the bytes).
+	end := dec.InputOffset()
+	if rest := bytes.TrimLeft(raw[end:], " \t\r\n"); len(rest) > 0 {
+		off := int64(len(raw) - len(rest))
+		line, col := position(raw, off+1)
+		return nil, fmt.Errorf("invalid JSON at line %d column %d (offset %d): %q after the top-level value", line, col, off, rest[:min(len(rest), 8)])
+	}
 	if err := CheckVersion(spec.Version); err != nil {
 		return nil, err
 	}

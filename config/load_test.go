@@ -98,6 +98,11 @@ func TestParse(t *testing.T) {
 		{"]", "invalid JSON at line 1 column 1: invalid character ']' looking for beginning of value"},
 		{"\n\n\t\t@", "invalid JSON at line 3 column 3: invalid character '@' looking for beginning of value"},
 		{long, "invalid JSON at line 2 column 11: invalid character 'x' looking for beginning of value"},
+		// Data after the top-level value is refused, naming its offset.
+		{goodConfig + "}", "invalid JSON at line 1 column 88 (offset 87): \"}\" after the top-level value"},
+		{goodConfig + "\n" + strings.Repeat(" ", 1<<20) + "}\n", "invalid JSON at line 2 column 1048577 (offset 1048664): \"}\\n\" after the top-level value"},
+		{goodConfig + " " + goodConfig, "invalid JSON at line 1 column 89 (offset 88): \"{\\\"ociVer\" after the top-level value"},
+		{goodConfig + " \t\r\n", ""},
 		// Truncated input is not a SyntaxError for a Decoder.
 		{`{"ociVersion"`, "invalid JSON: unexpected EOF"},
 		{"", "invalid JSON: EOF"},

@@ -46,7 +46,7 @@ var Table = []Feature{
 	{"process.user.username", "process.user.username", Ignored, "Windows only", ""},
 	{"process.args", "process.args", Honoured, "resolved with the container's PATH at create; a missing program fails create", chHonoured},
 	{"process.commandLine", "process.commandLine", Ignored, "Windows only", ""},
-	{"process.env", "process.env", Honoured, "exactly this environment, nothing added", chHonoured},
+	{"process.env", "process.env", Honoured, "exactly this environment, nothing added; an entry without = is refused (as runc does)", chHonoured},
 	{"process.cwd", "process.cwd", Honoured, "must be absolute, exist in the container and lead to a directory inside its root (process.cwd /proc/self/fd/N of a host directory fails create)", chHonoured},
 	{"process.capabilities.bounding", "process.capabilities.bounding", Honoured, "applied inside the user namespace (capabilities over the container's mounts and IDs, never over the host); an unknown name such as CAP_TEST is refused", chIgnored},
 	{"process.capabilities.effective", "process.capabilities.effective", Honoured, "as bounding; unknown names, and names not in permitted (the kernel refuses them), are refused", chIgnored},
@@ -98,7 +98,7 @@ var Table = []Feature{
 	{"hooks.poststart", "hooks.poststart", Honoured, "run by urun once the process runs, before start returns (status running); a failure is logged as a warning and start succeeds (runtime-spec 1.0's rule; 1.3 asks for an error and a stopped container)", chRefused},
 	{"hooks.poststop", "hooks.poststop", Honoured, "run by urun at delete once the container is gone, and after a create or start that failed (status stopped); a failure is logged as a warning", chRefused},
 
-	{"annotations", "annotations", Honoured, "kept and reported by urun state; no annotation changes what urun does", chRefused},
+	{"annotations", "annotations", Honoured, "kept and reported by urun state; no annotation changes what urun does; more than 256 KiB of keys and values is refused", chRefused},
 	{"platforms", "solaris, windows, vm, zos, freebsd", Ignored, "sections for other platforms mean nothing on Linux", ""},
 
 	// linux.

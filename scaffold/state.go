@@ -87,8 +87,9 @@ func ProcStart(pid int) (uint64, byte, error) {
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$`)
 
-// MaxIDLen keeps state paths well inside PATH_MAX and socket limits.
-const MaxIDLen = 1024
+// MaxIDLen is the longest ID: the container's state directory is named
+// after it, and a file name has at most NAME_MAX (255) bytes.
+const MaxIDLen = 255
 
 // ValidateID refuses IDs that could escape or confuse the state directory.
 func ValidateID(id string) error {
@@ -98,7 +99,7 @@ func ValidateID(id string) error {
 	case id == ".":
 		return errors.New(`container ID ".": not a name`)
 	case len(id) > MaxIDLen:
-		return fmt.Errorf("container ID: longer than %d bytes", MaxIDLen)
+		return fmt.Errorf("container ID: %d bytes, longer than the limit of %d", len(id), MaxIDLen)
 	case id == "." || id == ".." || strings.Contains(id, ".."):
 		return fmt.Errorf("container ID %q: must not contain \"..\"", id)
 	case !idRE.MatchString(id):
@@ -272,10 +273,54 @@ func (c *Container) Save(st *State) error {
 }
 
 // Remove deletes the container's directory; the lock goes with it.
+// state.json goes last: a removal that fails part-way leaves a container
+// that state and list still show and delete can retry, never an ID that is
+// taken yet invisible. The error names what is left and why.
 func (c *Container) Remove() error {
-	err := os.RemoveAll(c.Dir)
-	c.Close()
-	return err
+	defer c.Close()
+	parent := filepath.Dir(c.Dir)
+	// A directory whose parent cannot change (read-only --root) would
+	// otherwise lose its state.json and then fail at the last step.
+	if err := unix.Access(parent, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("container not removed: %s is left: cannot remove entries of %s: %w", c.Dir, parent, err)
+	}
+	entries, err := os.ReadDir(c.Dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("container not removed: %s is left: %w", c.Dir, unwrap(err))
+	}
+	for _, e := range entries {
+		if e.Name() != "state.json" {
+			if err := os.RemoveAll(filepath.Join(c.Dir, e.Name())); err != nil {
+				return leftBehind(err)
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(c.Dir, "state.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return leftBehind(err)
+	}
+	if err := os.Remove(c.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return leftBehind(err)
+	}
+	return nil
+}
+
+// RemoveDir removes what is left of a container without state (a create
+// killed half-way, a removal that failed after state.json), failing when
+// anything stays.
+func (s *Store) RemoveDir(id string) error {
+	if err := os.RemoveAll(filepath.Join(s.Dir, id)); err != nil {
+		return leftBehind(err)
+	}
+	return nil
+}
+
+// leftBehind names the path a removal stopped at and why.
+func leftBehind(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("container not removed: %s is left: %w", pe.Path, pe.Err)
+	}
+	return fmt.Errorf("container not removed: %w", err)
 }
 
 // Unlock releases the lock but keeps the directory open, so readers can

@@ -330,9 +330,15 @@ func TestBadInput(t *testing.T) {
 			{"missing program", "", []string{"create", "x5"}, `urun create x5: process.args[0]: "no-such-program": executable file not found in $PATH (/usr/sbin:/usr/bin:/sbin:/bin)`},
 			{"bad cwd", "cwd", []string{"create", "x6"}, "urun create x6: process.cwd: /no/such/dir: no such file or directory"},
 			{"empty id", "", []string{"create", ""}, "urun create: container ID: empty"},
-			{"dotdot id", "", []string{"create", "../x"}, `urun create ../x: container ID "../x": must not contain ".."`},
-			{"slash id", "", []string{"create", "a/b"}, `urun create a/b: container ID "a/b": only letters, digits and _.+@:- are allowed`},
-			{"long id", "", []string{"create", strings.Repeat("a", 1025)}, "container ID: longer than 1024 bytes"},
+			{"dotdot id", "", []string{"create", "../x"}, `urun create "../x": container ID "../x": must not contain ".."`},
+			{"slash id", "", []string{"create", "a/b"}, `urun create "a/b": container ID "a/b": only letters, digits and _.+@:- are allowed`},
+			// Escape sequences and newlines in an ID are quoted, never echoed.
+			{"escape id", "", []string{"create", "a\x1b[2Jb\nc"}, `urun create "a\x1b[2Jb\nc": container ID "a\x1b[2Jb\nc": only letters`},
+			{"escape id state", "", []string{"state", "\x1b]0;owned\x07"}, `urun state "\x1b]0;owned\a": container ID`},
+			{"long id", "", []string{"create", strings.Repeat("a", 256)}, "urun create \"" + strings.Repeat("a", 256) + "\": container ID: 256 bytes, longer than the limit of 255"},
+			{"trailing data", "trailing", []string{"create", "x10"}, `config.json: invalid JSON at line 2 column 1 (offset `},
+			{"env without =", "env", []string{"create", "x11"}, `urun create x11: config.json: process.env[2]: "NOEQUALS" is not NAME=VALUE (see unsupported.md)`},
+			{"huge annotations", "annotations", []string{"create", "x12"}, `urun create x12: config.json: annotations: 300001 bytes of keys and values, more than urun's limit of 262144`},
 			{"duplicate", "", []string{"create", "keep"}, `urun create keep: container "keep" already exists`},
 			{"start unknown", "", []string{"start", "nope"}, `urun start nope: container "nope" does not exist`},
 			{"delete unknown", "", []string{"delete", "nope"}, `urun delete nope: container "nope" does not exist`},
@@ -357,6 +363,17 @@ func TestBadInput(t *testing.T) {
 				spec.Process.Terminal = true
 				data, _ := json.Marshal(spec)
 				e.WriteConfig(data)
+			case "trailing":
+				data, _ := json.Marshal(spec)
+				e.WriteConfig(append(data, "\n}"...))
+			case "env":
+				spec.Process.Env = append(spec.Process.Env, "NOEQUALS")
+				data, _ := json.Marshal(spec)
+				e.WriteConfig(data)
+			case "annotations":
+				spec.Annotations = map[string]string{"a": strings.Repeat("x", 300000)}
+				data, _ := json.Marshal(spec)
+				e.WriteConfig(data)
 			case "nspath":
 				spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/proc/1/ns/net"})
 				data, _ := json.Marshal(spec)
@@ -368,6 +385,9 @@ func TestBadInput(t *testing.T) {
 			r := e.Urun(tc.args...)
 			if r.Code == 0 || !strings.Contains(r.Stderr, tc.want) {
 				t.Errorf("%s: want non-zero exit and stderr containing %q; got %s", tc.name, tc.want, r)
+			}
+			if strings.ContainsAny(strings.TrimSuffix(r.Stderr, "\n"), "\x1b\x07\n") {
+				t.Errorf("%s: a raw control character reached stderr: %q", tc.name, r.Stderr)
 			}
 			if after := e.StateEntries(); strings.Join(after, ",") != strings.Join(before, ",") {
 				t.Errorf("%s: state directory changed: %v -> %v", tc.name, before, after)

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"urun/scaffold"
@@ -26,10 +24,12 @@ func deleteContainer(g *Globals, id string, force bool) error {
 	}
 	ct, err := store.Open(id, true)
 	if errors.Is(err, scaffold.ErrNotExist) && force {
-		if scaffold.ValidateID(id) == nil {
-			os.RemoveAll(filepath.Join(store.Dir, id)) // a create killed half-way
+		if scaffold.ValidateID(id) != nil {
+			return nil
 		}
-		return nil
+		// A create killed half-way, or a removal that failed after
+		// state.json: --force succeeds only once nothing is left.
+		return store.RemoveDir(id)
 	}
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -255,5 +256,15 @@ func wrap(verb, id string, err error) error {
 	if id == "" {
 		return fmt.Errorf("urun %s: %w", verb, err)
 	}
-	return fmt.Errorf("urun %s %s: %w", verb, id, err)
+	return fmt.Errorf("urun %s %s: %w", verb, quoteID(id), err)
+}
+
+// quoteID is an ID as messages show it: as is when it is a valid ID (only
+// letters, digits and _.+@:-), else quoted with %q, so escape sequences
+// and newlines in a bad ID never reach a terminal or a log raw.
+func quoteID(id string) string {
+	if scaffold.ValidateID(id) == nil {
+		return id
+	}
+	return strconv.Quote(id)
 }
