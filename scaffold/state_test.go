@@ -550,3 +550,23 @@ func TestContainerPath(t *testing.T) {
 		t.Errorf("Path = %q", got)
 	}
 }
+
+// The longest valid ID is one a state directory can be made for (1024,
+// the old limit, failed later with "file name too long").
+func TestLongestIDFits(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("a", MaxIDLen)
+	c, err := s.Create(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(&State{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}
