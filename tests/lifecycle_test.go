@@ -1,10 +1,15 @@
 package tests
 
 import (
+	"bufio"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +70,130 @@ func TestDeleteThatFails(t *testing.T) {
 			e.MustUrun("create", id) // the ID is free again
 			e.MustUrun("delete", id)
 		}
+		e.AssertClean()
+	})
+}
+
+// waitExit waits for cmd, killing it (and failing) if it has not ended
+// within d: a hang the test means to end must not hang the suite.
+func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration) int {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Errorf("%v did not end within %s", cmd.Args, d)
+		cmd.Process.Kill()
+		<-done
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// Every URUN_HANG hang ends on SIGTERM, SIGINT and SIGHUP (run's used to
+// ignore them: it catches them to forward), says which one, exits
+// non-zero and leaves nothing behind.
+func TestHangEndsOnSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		for _, hang := range []struct{ env, verb, id, line, end string }{
+			{"run", "run", "hr", "URUN_HANG=run: urun run is hanging before doing anything",
+				"urun run: URUN_HANG=run: stopped by " + unix.SignalName(sig) + " while hanging; nothing was done"},
+			{"state", "state", "hs", "URUN_HANG=state: urun state is hanging before doing anything",
+				"urun state: URUN_HANG=state: stopped by " + unix.SignalName(sig) + " while hanging; nothing was done"},
+			{"create", "create", "hc", "URUN_HANG=create: urun create is hanging after validating the bundle",
+				"urun create hc: URUN_HANG=create: stopped by " + sig.String() + " while hanging"},
+			{"create-setup", "create", "hcs", "URUN_HANG=create-setup: urun create is hanging with the container set up",
+				"urun create hcs: URUN_HANG=create-setup: stopped by " + sig.String() + " while hanging"},
+		} {
+			t.Run(hang.env+"-"+unix.SignalName(sig), func(t *testing.T) {
+				e := NewEnv(t, Sub)
+				cmd := e.Command(hang.verb, hang.id)
+				cmd.Env = append(cmd.Env, "URUN_HANG="+hang.env)
+				stderr, _ := cmd.StderrPipe()
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(stderr)
+				if line, _ := br.ReadString('\n'); !strings.Contains(line, hang.line) || !strings.Contains(line, "end it with SIGTERM, SIGINT or SIGHUP") {
+					t.Fatalf("hang message: %q", line)
+				}
+				cmd.Process.Signal(sig)
+				rest, _ := io.ReadAll(br)
+				code := waitExit(t, cmd, 10*time.Second)
+				if code <= 0 || !strings.Contains(string(rest), hang.end) {
+					t.Errorf("after %v: exit %d, stderr %q; want non-zero and %q", sig, code, rest, hang.end)
+				}
+				e.AssertClean()
+			})
+		}
+	}
+}
+
+// run --detach interrupted during its create (held at its first log line
+// by a full pipe, with the container process started) kills that process,
+// removes the state and the pid file and exits 128+N; the ID is free.
+func TestInterruptedDetachedRun(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+			e := NewEnv(t, a, "sleep", "100")
+			pidFile := filepath.Join(e.Bundle, "pid")
+			fifo, pipe := fullPipe(t, e)
+			cmd := e.Command("--debug", "--log", fifo, "--log-format", "json", "run", "--detach", "--pid-file", pidFile, "dr")
+			errb := e.tempFile()
+			cmd.Stderr = errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ph := waitPlaceholder(t, cmd.Process.Pid)
+			cmd.Process.Signal(sig)
+			go io.Copy(io.Discard, pipe)
+			code := waitExit(t, cmd, 20*time.Second)
+			pipe.Close()
+			// Re-parented to this test (a subreaper): reap it. Killed, or
+			// (as in TestInterruptedCreate) it saw run go first and exited.
+			if st := WaitPid(t, ph); st != 137 && st != 1 {
+				t.Errorf("%v: container process ended with %d, want killed or 1", sig, st)
+			}
+			stderr := readAll(t, errb)
+			if code != 128+int(sig) || !strings.Contains(stderr, "urun run dr: interrupted by "+sig.String()+": nothing was created") {
+				t.Errorf("%v: exit %d, stderr %q", sig, code, stderr)
+			}
+			if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+				t.Errorf("%v: pid file left behind: %v", sig, err)
+			}
+			e.AssertClean()
+			e.Spec.Process.Args = []string{"true"}
+			e.WriteSpec()
+			e.MustUrun("run", "dr")
+		}
+	})
+}
+
+// A signal run --detach gets while it creates the container reaches the
+// container once it runs (it used to kill urun, leaving a half-made state).
+func TestDetachedRunForwardsEarlySignal(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sleep", "100")
+		pidFile := filepath.Join(e.Bundle, "pid")
+		fifo, pipe := fullPipe(t, e)
+		defer pipe.Close()
+		cmd := e.Command("--debug", "--log", fifo, "--log-format", "json", "run", "--detach", "--pid-file", pidFile, "du")
+		errb := e.tempFile()
+		cmd.Stderr = errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitPlaceholder(t, cmd.Process.Pid)
+		cmd.Process.Signal(syscall.SIGUSR1)
+		go io.Copy(io.Discard, pipe)
+		if code := waitExit(t, cmd, 20*time.Second); code != 0 {
+			t.Fatalf("run --detach: exit %d, stderr %q", code, readAll(t, errb))
+		}
+		pid := ReadPidFile(t, pidFile)
+		if code := WaitPid(t, pid); code != 128+int(syscall.SIGUSR1) {
+			t.Errorf("container ended with %d, want %d (killed by the forwarded SIGUSR1)", code, 128+int(syscall.SIGUSR1))
+		}
+		e.MustUrun("delete", "du")
 		e.AssertClean()
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +43,10 @@ type createOpts struct {
 	id, bundle, pidFile, consoleSocket string
 	preserveFDs                        int
 	park                               bool   // create: wait for start; run: exec on Release
-	detach                             bool   // run --detach
 	hang                               string // URUN_HANG: "create" or "create-setup" (see hangCreating)
+	// detach (run --detach): an interrupt before the release cleans up as
+	// in create; the caller releases, then calls created.guard.forwardTo.
+	detach bool
 }
 
 // created is a set-up container whose process waits to be released.
@@ -54,6 +57,8 @@ type created struct {
 	// master is the container's pty master when run relays the terminal
 	// itself (process.terminal, no --console-socket); see terminal.go.
 	master *os.File
+	guard  *createGuard // run --detach only: still armed
+	lock   *scaffold.Container
 }
 
 // createContainer is create's whole sequence; run shares it. On error
@@ -87,19 +92,27 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
+		switch {
+		case err != nil:
 			c.Remove()
-		} else {
+		case !o.detach:
 			c.Close()
-		}
+		} // run --detach closes it once released
 	}()
 	var guard *createGuard
-	if o.park && !strings.HasPrefix(o.hang, "create") {
-		guard = guardCreate(c, o.id, o.pidFile)
+	switch {
+	case o.park && !strings.HasPrefix(o.hang, "create"):
+		guard = guardCreate(c, "create", o.id, o.pidFile, early.wait(interrupting...))
+	case o.detach:
+		guard = guardCreate(c, "run", o.id, o.pidFile, early.wait(forwarded...))
+	}
+	defer func() {
 		// Runs before the removal above: an interrupt after this point
 		// must not remove a directory that may be another create's now.
-		defer guard.finish()
-	}
+		if guard != nil && (o.park || err != nil) {
+			guard.finish()
+		}
+	}()
 	var listen *os.File
 	if o.park {
 		if listen, err = listenStart(c); err != nil {
@@ -238,9 +251,15 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 	}
-	guard.commit()
+	if o.park {
+		guard.commit()
+	}
 	ulog.Trace("committed")
-	return &created{ph: ph, store: store, state: st, master: master}, nil
+	ct := &created{ph: ph, store: store, state: st, master: master}
+	if o.detach {
+		ct.guard, ct.lock = guard, c
+	}
+	return ct, nil
 }
 
 // interrupting are the signals that end a create before it is done.
@@ -251,34 +270,58 @@ var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
 // the container's directory and exits 128+N. After the commit the create
 // has succeeded and the signal is ignored (create returns at once). It
 // removes the pid file too if create wrote it (before the commit).
+//
+// run --detach catches every signal run forwards: until the container
+// process is released the other ones wait, and forwardTo passes them on
+// with everything that arrives after it.
 type createGuard struct {
 	mu        sync.Mutex
 	committed bool // create succeeded, or gave up and cleaned up itself
 	pidFile   bool // create wrote the pid file
 	procs     []*os.Process
+	pending   []os.Signal // run --detach: to forward once released
+	target    *os.Process // run --detach, released: forward to it
 }
 
-func guardCreate(c *scaffold.Container, id, pidFile string) *createGuard {
+func guardCreate(c *scaffold.Container, verb, id, pidFile string, sigs <-chan os.Signal) *createGuard {
 	g := &createGuard{}
-	sigs := early.wait(interrupting...)
 	go func() {
-		s := <-sigs
-		g.mu.Lock()
-		if g.committed {
+		for s := range sigs {
+			g.mu.Lock()
+			switch {
+			case g.target != nil:
+				g.target.Signal(s)
+			case g.committed:
+			case !slices.Contains(interrupting, s):
+				g.pending = append(g.pending, s)
+			default:
+				for _, p := range g.procs {
+					p.Kill() // an exited one says so; a pid is never reused under os.Process
+				}
+				os.RemoveAll(c.Dir)
+				if g.pidFile {
+					os.Remove(pidFile)
+				}
+				ulog.L.Error().Msgf("urun %s %s: interrupted by %v: nothing was created", verb, id, s)
+				os.Exit(128 + int(s.(unix.Signal)))
+			}
 			g.mu.Unlock()
-			return
 		}
-		for _, p := range g.procs {
-			p.Kill() // an exited one says so; a pid is never reused under os.Process
-		}
-		os.RemoveAll(c.Dir)
-		if g.pidFile {
-			os.Remove(pidFile)
-		}
-		ulog.L.Error().Msgf("urun create %s: interrupted by %v: nothing was created", id, s)
-		os.Exit(128 + int(s.(unix.Signal)))
 	}()
 	return g
+}
+
+// forwardTo stands the guard down once the container process p is
+// released (run --detach) and sends it what arrived meanwhile, and from
+// then on what arrives until urun exits.
+func (g *createGuard) forwardTo(p *os.Process) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.committed, g.target = true, p
+	for _, s := range g.pending {
+		p.Signal(s)
+	}
+	g.pending = nil
 }
 
 // The methods accept a nil guard (run, URUN_HANG=create).
@@ -376,7 +419,7 @@ func hangCreating(c *scaffold.Container, bundle, id string, ph int) error {
 		op, what = "create-setup", fmt.Sprintf("with the container set up in process %d, before committing it", ph)
 	}
 	ulog.L.Warn().Int("pid", self).Strs("args", os.Args).
-		Msgf("URUN_HANG=%s: urun create is hanging %s (urun state %s shows it); kill pid %d to continue", op, what, id, self)
+		Msgf("URUN_HANG=%s: urun create is hanging %s (urun state %s shows it); end it with SIGTERM, SIGINT or SIGHUP (kill %d)", op, what, id, self)
 	sig := <-sigs
 	if err := c.Relock(); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,9 +158,7 @@ func main() {
 func realMain(args []string) int {
 	switch verbIn(args) {
 	case "run":
-		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
-			startEarlyNotify(forwarded, forwardedRest)
-		}
+		startEarlyNotify(forwarded, forwardedRest)
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
 			startEarlyNotify(interrupting, nil)
@@ -185,7 +184,9 @@ func realMain(args []string) int {
 	ulog.Trace("log set up")
 	ulog.Trace("cli parsed")
 	verb := ctx.Selected().Name
-	hangIfAsked(verb)
+	if code := hangIfAsked(verb); code != 0 {
+		return code
+	}
 	if c.SystemdCgroup {
 		ulog.L.Debug().Msg("--systemd-cgroup ignored: urun manages no cgroups")
 	}
@@ -203,19 +204,35 @@ func realMain(args []string) int {
 	}
 }
 
-// hangIfAsked implements URUN_HANG=<verb>: log, then sleep until killed, so
-// a person can inspect the bundle and state mid-build.
+// hangIfAsked implements URUN_HANG=<verb>: log, then wait for SIGTERM,
+// SIGINT or SIGHUP, so a person can inspect the bundle and state
+// mid-build. It has made nothing yet, so it only says which signal ended
+// it and returns 128+N (0: no hang).
 //
 // create hangs later, in createContainer, once the container is reserved:
 // its state is what a person debugging a build wants to look at.
-func hangIfAsked(verb string) {
+func hangIfAsked(verb string) int {
 	if os.Getenv("URUN_HANG") != verb || verb == "create" {
-		return
+		return 0
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, interrupting...)
+	var caught chan os.Signal // run's early catch, which may hold one already
+	if early != nil {
+		caught = early.sigs
 	}
 	ulog.L.Warn().Int("pid", os.Getpid()).Strs("args", os.Args).
-		Msgf("URUN_HANG=%s: urun %s is hanging before doing anything; kill pid %d to continue", verb, verb, os.Getpid())
+		Msgf("URUN_HANG=%s: urun %s is hanging before doing anything; end it with SIGTERM, SIGINT or SIGHUP (kill %d)", verb, verb, os.Getpid())
 	for {
-		unix.Pause()
+		var s os.Signal
+		select {
+		case s = <-sigs:
+		case s = <-caught:
+		}
+		if n, ok := s.(unix.Signal); ok && slices.Contains(interrupting, s) {
+			ulog.L.Error().Msgf("urun %s: URUN_HANG=%s: stopped by %s while hanging; nothing was done", verb, verb, unix.SignalName(n))
+			return 128 + int(n)
+		}
 	}
 }
 

@@ -53,7 +53,8 @@ var forwardedRest = func() []os.Signal {
 func (c *runCmd) Run(g *Globals) error {
 	var sigs chan os.Signal
 	if !c.Detach {
-		// Before anything exists, so no signal slips through.
+		// Before anything exists, so no signal slips through (run
+		// --detach: createContainer's guard takes them).
 		sigs = early.wait(forwarded...)
 	}
 	ulog.Trace("signals caught")
@@ -81,9 +82,10 @@ func (c *runCmd) Run(g *Globals) error {
 		}
 		defer relay.Close(0)
 	}
-	if !c.Detach {
-		early.waitRest(forwardedRest...)
-		ulog.Trace("all signals caught")
+	early.waitRest(forwardedRest...)
+	ulog.Trace("all signals caught")
+	if c.Detach {
+		return c.release(g, ct)
 	}
 	userns := userNS(ct.ph.Pid) // the container's, for what it leaves behind
 	if err := ct.ph.Release(); err != nil {
@@ -92,10 +94,6 @@ func (c *runCmd) Run(g *Globals) error {
 		return wrap("run", c.ID, err)
 	}
 	poststart("run", ct.state)
-	if c.Detach {
-		ct.ph.Cmd.Process.Release()
-		return nil
-	}
 	done := forward(sigs, func(s os.Signal) {
 		if s == syscall.SIGWINCH && relay != nil {
 			relay.Resize() // the kernel signals the container's foreground group
@@ -147,6 +145,25 @@ func removeState(dir string) error {
 		return nil
 	}
 	return os.RemoveAll(dir)
+}
+
+// release lets a detached container's process exec and hands it the
+// signals that came during create (an interrupt among them has already
+// ended urun, leaving nothing), and what comes until urun exits.
+func (c *runCmd) release(g *Globals, ct *created) error {
+	err := ct.ph.Release()
+	if err != nil {
+		ct.guard.finish()
+		ct.lock.Close()
+		ct.ph.Cmd.Wait()
+		c.cleanup(g)
+		return wrap("run", c.ID, err)
+	}
+	ct.guard.forwardTo(ct.ph.Cmd.Process)
+	ct.lock.Close()
+	poststart("run", ct.state)
+	ct.ph.Cmd.Process.Release()
+	return nil
 }
 
 func (c *runCmd) cleanup(g *Globals) {
