@@ -29,6 +29,9 @@ func Markdown() []byte {
 	w("(`ps`, `/proc`) and can signal the account's own. It shares the host's network, IPC, host name, cgroups and clocks, ")
 	w("and no seccomp filter is installed. What protects the host is that the process is unprivileged there, nothing more. ")
 	w("Do not use urun to contain code you would not run as that account.\n\n")
+	w("**As real root** (uid 0 of the host, not inside a user namespace: how containerd and Docker call a runtime) ")
+	w("the container's root is the host's uid 0: every root-owned file it can reach (bind mounts included) is its own, ")
+	w("and with no PID namespace it can signal every root process on the host. urun logs a warning at create when it runs so.\n\n")
 
 	w("## Namespaces\n\n")
 	w("urun creates a **user** and a **mount** namespace, always, whether the config lists them or not. ")

@@ -126,6 +126,11 @@ func DefaultRoot() string {
 	return fmt.Sprintf("/tmp/urun-%d", hostUID(uid))
 }
 
+// RealRoot reports whether urun runs as uid 0 of the host (containerd,
+// Docker), not inside a user namespace: the container's root is then the
+// host's root.
+func RealRoot() bool { return os.Geteuid() == 0 && initialUserNS() }
+
 func initialUserNS() bool {
 	data, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {

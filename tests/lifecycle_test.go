@@ -197,3 +197,24 @@ func TestDetachedRunForwardsEarlySignal(t *testing.T) {
 		e.AssertClean()
 	})
 }
+
+// Run as real root, urun says that the container's root is the host's
+// root (its uid map proves it), and as an account it does not.
+func TestRealRootWarning(t *testing.T) {
+	const warning = "running as real root: the container's root is host uid 0 and, with no PID namespace, can signal every root process on the host"
+	e := NewEnv(t, NoSub, "sh", "-c", "head -n1 /proc/self/uid_map")
+	cmd := exec.Command(urunBin, "--root", t.TempDir(), "run", "rr")
+	cmd.Dir = e.Bundle
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp", "LANG=C"}
+	r := e.Exec(cmd)
+	if f := strings.Fields(r.Stdout); r.Code != 0 || len(f) != 3 || f[0] != "0" || f[1] != "0" {
+		t.Errorf("as real root: want container uid 0 mapped to host uid 0; got %s", r)
+	}
+	if !strings.Contains(r.Stderr, "urun rr: "+warning) {
+		t.Errorf("as real root: no warning %q; stderr %q", warning, r.Stderr)
+	}
+	r = e.MustUrun("run", "acct")
+	if strings.Contains(r.Stderr, "real root") {
+		t.Errorf("as %s: %q", NoSub.User, r.Stderr)
+	}
+}

@@ -67,6 +67,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err := scaffold.ValidateID(o.id); err != nil {
 		return nil, err
 	}
+	if scaffold.RealRoot() {
+		ulog.L.Warn().Msgf("urun %s: running as real root: the container's root is host uid 0 and, with no PID namespace, can signal every root process on the host (urun is no sandbox; see README)", o.id)
+	}
 	if o.preserveFDs < 0 {
 		return nil, fmt.Errorf("--preserve-fds: %d is negative", o.preserveFDs)
 	}
