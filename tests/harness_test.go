@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -143,6 +144,7 @@ type Env struct {
 	Bundle string // bundle directory with config.json and rootfs/
 	Root   string // --root state directory
 	Spec   *specs.Spec
+	before map[procID]string // processes below the test binary at NewEnv
 }
 
 // NewEnv copies the busybox rootfs into a fresh bundle owned by the
@@ -153,7 +155,7 @@ func NewEnv(t *testing.T, a *Account, args ...string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, A: a, Bundle: filepath.Join(dir, "bundle"), Root: filepath.Join(dir, "state")}
+	e := &Env{T: t, A: a, Bundle: filepath.Join(dir, "bundle"), Root: filepath.Join(dir, "state"), before: descendants()}
 	if out, err := exec.Command("cp", "-a", baseRoot, filepath.Join(e.Bundle, "rootfs")).CombinedOutput(); err != nil {
 		if err := os.MkdirAll(e.Bundle, 0o755); err != nil {
 			t.Fatal(err)
@@ -350,35 +352,87 @@ func (e *Env) StateEntries() []string {
 	return names
 }
 
-// AssertClean fails when state or placeholder processes are left behind.
+// AssertClean fails when state or any process the test started is left
+// behind: urun, placeholders, and containers that have exec'd their
+// command, whatever user or namespaces they have now.
 func (e *Env) AssertClean() {
 	e.T.Helper()
 	if left := e.StateEntries(); len(left) > 0 {
 		e.T.Errorf("state left behind in %s: %v", e.Root, left)
 	}
-	if pids := initProcesses(e.A.UID); len(pids) > 0 {
-		e.T.Errorf("placeholder processes left behind: %v", pids)
+	if left := leftSince(e.before); len(left) > 0 {
+		e.T.Errorf("processes left behind: %s", strings.Join(left, "; "))
 	}
 }
 
-// initProcesses finds urun placeholders (argv[0] urun-init) owned by uid
-// on the host (nested ones map to the same uid) and re-parented to this
-// test binary (a subreaper), so other runs on the machine do not count.
-func initProcesses(uid int) []int {
-	var pids []int
+// procID tells a process from a later one with its PID.
+type procID struct {
+	pid   int
+	start string // /proc/PID/stat field 22
+}
+
+// descendants lists the live processes below this test binary. It is a
+// subreaper (see setup), so nothing the tests start can leave this tree:
+// an orphan is re-parented to its nearest subreaper ancestor, this binary
+// or a `urun run` below it. Processes of other test binaries and of
+// other users of the machine are never in it. Zombies are dead and are
+// left out; so is the nested account's namespace holder.
+func descendants() map[procID]string {
+	parent := map[int]int{}
+	info := map[int]procID{}
+	what := map[int]string{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
-		cmdline, err := os.ReadFile(d + "/cmdline")
-		if err != nil || !bytes.HasPrefix(cmdline, []byte("urun-init\x00")) {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
 			continue
 		}
-		var st syscall.Stat_t
-		if syscall.Stat(d, &st) == nil && int(st.Uid) == uid && ppid(d) == os.Getpid() {
-			pid, _ := strconv.Atoi(filepath.Base(d))
-			pids = append(pids, pid)
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// "pid (comm) state ppid ...": comm may hold spaces and parens.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		info[pid] = procID{pid, f[19]}
+		cmdline, _ := os.ReadFile(d + "/cmdline")
+		what[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	self, holder := os.Getpid(), 0
+	if nestedNS != nil {
+		holder = nestedNS.Process.Pid
+	}
+	out := map[procID]string{}
+	for pid := range info {
+		for p, n := parent[pid], 0; p > 1 && n < 1000; p, n = parent[p], n+1 {
+			if p == self {
+				if pid != holder {
+					out[info[pid]] = what[pid]
+				}
+				break
+			}
 		}
 	}
-	return pids
+	return out
+}
+
+// leftSince describes the descendants that were not there before.
+func leftSince(before map[procID]string) []string {
+	var left []string
+	for id, cmd := range descendants() {
+		if _, ok := before[id]; !ok {
+			left = append(left, fmt.Sprintf("pid %d: %q", id.pid, cmd))
+		}
+	}
+	sort.Strings(left)
+	return left
 }
 
 // WaitPid waits for a pid-file PID (re-parented to us) and returns its
@@ -422,18 +476,4 @@ func ForEach(t *testing.T, f func(t *testing.T, a *Account)) {
 		a := a
 		t.Run(a.Name, func(t *testing.T) { f(t, a) })
 	}
-}
-
-func ppid(procDir string) int {
-	data, err := os.ReadFile(procDir + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return -1
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -217,4 +219,25 @@ func TestRealRootWarning(t *testing.T) {
 	if strings.Contains(r.Stderr, "real root") {
 		t.Errorf("as %s: %q", NoSub.User, r.Stderr)
 	}
+}
+
+// AssertClean sees every process a test started, also a container that
+// has exec'd its command (no longer urun-init) under another uid.
+func TestAssertCleanSeesContainers(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		if a.HasRange {
+			e.Spec.Process.User = specs.User{UID: 1000, GID: 1000} // a subuid on the host
+		}
+		pid := startReady(t, e, "seen", "echo ready; exec sleep 100")
+		left := strings.Join(leftSince(e.before), "; ")
+		if !strings.Contains(left, fmt.Sprintf("pid %d: ", pid)) {
+			t.Errorf("the running container %d is not among the processes left: %q", pid, left)
+		}
+		e.MustUrun("delete", "--force", "seen")
+		WaitPid(t, pid)
+		if left := leftSince(e.before); len(left) > 0 {
+			t.Errorf("after delete: %v", left)
+		}
+	})
 }
