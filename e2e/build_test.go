@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -464,7 +465,9 @@ func TestHangCreate(t *testing.T) {
 		defer p.wait(time.Second)
 		hung, ok := a.findOurProc(t, p, 60*time.Second, func(q procInfo) bool {
 			j := " " + strings.Join(q.argv, " ") + " "
-			return strings.Contains(j, " create ") && strings.Contains(j, " --bundle ")
+			// The fake runtime's argv says so only once it hangs (exec -a).
+			fake := suite.isURun || (len(q.argv) > 0 && strings.HasPrefix(q.argv[0], "fake-runtime"))
+			return fake && strings.Contains(j, " create ") && strings.Contains(j, " --bundle ")
 		})
 		if !ok {
 			t.Fatalf("no runtime `create` process showed up: %s", p.wait(time.Second).describe())
@@ -480,8 +483,19 @@ func TestHangCreate(t *testing.T) {
 				id = f
 			}
 		}
-		// It hangs: buildah stays at the RUN step.
-		time.Sleep(2 * time.Second)
+		// It hangs: once the runtime has reached its hang (urun: it has
+		// saved the "creating" state it shows while hanging; the fake
+		// runtime: found above), buildah, which waits for create, must
+		// still be at the RUN step.
+		if suite.isURun {
+			statePath := filepath.Join(a.stateDir(), id, "state.json")
+			if !waitFor(60*time.Second, func() bool {
+				data, _ := os.ReadFile(statePath)
+				return bytes.Contains(data, []byte(`"status":"creating"`)) || p.exited()
+			}) {
+				t.Fatalf("urun create never reached its hang (no creating state in %s): %s", statePath, p.wait(time.Second).describe())
+			}
+		}
 		if p.exited() {
 			t.Fatalf("buildah did not hang: %s", p.res.describe())
 		}
@@ -533,10 +547,7 @@ func TestHangCreate(t *testing.T) {
 			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", hung.pid))
 			return err != nil || strings.Contains(string(st), ") Z ")
 		}
-		for i := 0; i < 50 && !gone(); i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if !gone() {
+		if !waitFor(5*time.Second, gone) {
 			t.Logf("pid %d survived SIGTERM for 5s; sending SIGKILL", hung.pid)
 			syscall.Kill(hung.pid, syscall.SIGKILL)
 		}

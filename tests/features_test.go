@@ -3,8 +3,10 @@ package tests
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,8 +15,8 @@ import (
 )
 
 // featureCase is one bundle of testdata/bundles/features and its documented
-// outcome. Rows lists the feature table rows it exercises; TestFeatureCoverage
-// checks every row has a case.
+// outcome. Rows lists the feature table rows it exercises; TestFeatures
+// checks that its runs showed them and that every row was shown.
 type featureCase struct {
 	name string
 	rows []string
@@ -188,42 +190,15 @@ func prepareBuildah(e *Env, a *Account, raw string) string {
 	return raw
 }
 
-func TestFeatureCoverage(t *testing.T) {
-	covered := map[string]bool{}
-	for _, c := range featureCases {
-		for _, r := range c.rows {
-			covered[r] = true
-		}
-	}
-	for _, f := range config.Table {
-		if !covered[f.Key] && unitOnly[f.Key] == "" {
-			t.Errorf("row %s (%s) has no bundle in featureCases", f.Key, f.Field)
-		}
-	}
-	for k := range covered {
-		func() {
-			defer func() {
-				if recover() != nil {
-					t.Errorf("featureCases names %q, which is not a row", k)
-				}
-			}()
-			config.Lookup(k)
-		}()
-	}
-	// Every bundle directory has a case.
-	dirs, _ := filepath.Glob(filepath.Join(repoDir, "testdata/bundles/features/*/config.json"))
-	names := map[string]bool{}
-	for _, c := range featureCases {
-		names[c.name] = true
-	}
-	for _, d := range dirs {
-		if n := filepath.Base(filepath.Dir(d)); !names[n] {
-			t.Errorf("bundle %s has no case", n)
-		}
-	}
-}
-
+// TestFeatures runs every case as every account and then checks, from
+// what the runs showed, that every table row was exercised: a row counts
+// when a passing run's config reached it (config.Visited on the bytes the
+// run used) with its outcome observed: the refusal the run printed, the
+// debug line of an ignored field in the run's log, or a successful run
+// whose output was checked. The rows a case lists must be among the rows
+// its runs showed.
 func TestFeatures(t *testing.T) {
+	observed := map[string]bool{}
 	for _, fc := range featureCases {
 		fc := fc
 		t.Run(strings.TrimPrefix(fc.name, "../"), func(t *testing.T) {
@@ -231,23 +206,107 @@ func TestFeatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			shown := map[string]bool{}
 			ForEach(t, func(t *testing.T, a *Account) {
 				if fc.only != nil && !fc.only(a) {
 					t.Skipf("not for %s", a.Name)
 				}
-				runFeature(t, a, fc, string(raw))
+				for r := range runFeature(t, a, fc, string(raw)) {
+					shown[r] = true
+				}
 			})
+			for _, r := range fc.rows {
+				if !shown[r] && !t.Failed() {
+					t.Errorf("the case lists row %s, which none of its runs showed (rows shown: %v)", r, keys(shown))
+				}
+			}
+			for r := range shown {
+				observed[r] = true
+			}
 		})
 	}
+	t.Run("coverage", func(t *testing.T) {
+		for _, f := range config.Table {
+			if !observed[f.Key] && unitOnly[f.Key] == "" {
+				t.Errorf("row %s (%s): no passing run of featureCases showed it", f.Key, f.Field)
+			}
+		}
+		// Every bundle directory has a case.
+		dirs, _ := filepath.Glob(filepath.Join(repoDir, "testdata/bundles/features/*/config.json"))
+		names := map[string]bool{}
+		for _, c := range featureCases {
+			names[c.name] = true
+		}
+		for _, d := range dirs {
+			if n := filepath.Base(filepath.Dir(d)); !names[n] {
+				t.Errorf("bundle %s has no case", n)
+			}
+		}
+	})
 }
 
-func runFeature(t *testing.T, a *Account, fc featureCase, raw string) {
+// shownRows are the table rows a passing run showed (see TestFeatures):
+// raw is the config it ran, logged the debug lines in its log.
+func shownRows(t *testing.T, fc featureCase, raw string, lines []map[string]any) map[string]bool {
+	spec, err := config.Parse([]byte(raw))
+	if err != nil {
+		t.Errorf("config.Parse of the case's config: %v", err)
+		return nil
+	}
+	visited, verr := config.Visited(spec, config.Options{})
+	var re *config.RefusedError
+	if fc.refused != "" {
+		// Only the refusing row: the run stopped there.
+		if errors.As(verr, &re) {
+			return map[string]bool{re.Key: true}
+		}
+		return nil
+	}
+	logged := map[string]bool{}
+	for _, l := range lines {
+		if f, ok := l["field"].(string); ok && l["level"] == "debug" && strings.HasPrefix(l["msg"].(string), "ignored: ") {
+			logged[f] = true
+		}
+	}
+	out := map[string]bool{}
+	for k := range visited {
+		if config.Lookup(k).Disp != config.Ignored {
+			out[k] = true
+		}
+	}
+	notes, _ := config.Check(spec, config.Options{})
+	for _, n := range notes {
+		if logged[n.Path] {
+			out[n.Key] = true
+		}
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runFeature runs one case as one account and returns the rows it
+// showed (nil if it failed).
+func runFeature(t *testing.T, a *Account, fc featureCase, raw string) (shown map[string]bool) {
 	e := NewEnv(t, a)
 	if fc.prepare != nil {
 		raw = fc.prepare(e, a, raw)
 	}
 	e.WriteConfig([]byte(raw))
 	logFile := filepath.Join(e.Bundle, "urun-log.json")
+	var lines []map[string]any
+	defer func() {
+		if !t.Failed() {
+			shown = shownRows(t, fc, raw, lines)
+		}
+	}()
 	if fc.state {
 		// The parked process keeps create's stdout and stderr: leave them
 		// at /dev/null so create's caller does not wait on them.
@@ -259,10 +318,10 @@ func runFeature(t *testing.T, a *Account, fc featureCase, raw string) {
 			t.Errorf("state annotations %v", st.Annotations)
 		}
 		e.MustUrun("delete", "--force", "fx")
-		return
+		return shown
 	}
 	r := e.Urun("--debug", "--log", logFile, "--log-format", "json", "run", "fx")
-	lines := logLines(t, logFile)
+	lines = logLines(t, logFile)
 	if fc.refused != "" {
 		want := "urun run fx: config.json: " + fc.refused
 		if r.Code != 1 {
@@ -279,7 +338,7 @@ func runFeature(t *testing.T, a *Account, fc featureCase, raw string) {
 			t.Errorf("log file lacks the error line %q", want)
 		}
 		assertNoState(e)
-		return
+		return shown
 	}
 	if r.Code != 0 {
 		t.Fatalf("exit %d, want 0: %s", r.Code, r)
@@ -301,6 +360,7 @@ func runFeature(t *testing.T, a *Account, fc featureCase, raw string) {
 		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr:\n%s", got, want, r.Stderr)
 	}
 	assertNoState(e)
+	return shown
 }
 
 // assertNoState: run and a refused create leave no state behind. (Leftover

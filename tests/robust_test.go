@@ -319,12 +319,14 @@ func TestOtherProcesses(t *testing.T) {
 						// namespace are sure to be found (README: the one
 						// gap), so these two may stay.
 						unix.Kill(p, unix.SIGKILL)
+						exited(p, true) // before AssertClean looks
 						continue
 					}
 					if !exited(p, true) {
 						t.Errorf("pid %d (%s) was left running", p, names[i])
+						unix.Kill(p, unix.SIGKILL)
+						exited(p, true)
 					}
-					unix.Kill(p, unix.SIGKILL)
 				}
 				e.AssertClean()
 			})
@@ -503,6 +505,7 @@ func TestRunKeepsEarlierChildren(t *testing.T) {
 			t.Errorf("urun run killed its caller's earlier child %d", pids[0])
 		}
 		unix.Kill(pids[0], unix.SIGKILL)
+		exited(pids[0], true) // before AssertClean looks
 		e.AssertClean()
 	})
 }
