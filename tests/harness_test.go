@@ -380,7 +380,6 @@ type procID struct {
 func descendants() map[procID]string {
 	parent := map[int]int{}
 	info := map[int]procID{}
-	what := map[int]string{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
@@ -402,8 +401,6 @@ func descendants() map[procID]string {
 		}
 		parent[pid], _ = strconv.Atoi(f[1])
 		info[pid] = procID{pid, f[19]}
-		cmdline, _ := os.ReadFile(d + "/cmdline")
-		what[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
 	}
 	self, holder := os.Getpid(), 0
 	if nestedNS != nil {
@@ -414,7 +411,8 @@ func descendants() map[procID]string {
 		for p, n := parent[pid], 0; p > 1 && n < 1000; p, n = parent[p], n+1 {
 			if p == self {
 				if pid != holder {
-					out[info[pid]] = what[pid]
+					cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+					out[info[pid]] = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
 				}
 				break
 			}

@@ -299,6 +299,7 @@ func TestHookTimeout(t *testing.T) {
 		}
 		if pid, err := strconv.Atoi(strings.TrimSpace(h.read("left"))); err == nil {
 			syscall.Kill(pid, syscall.SIGKILL)
+			exited(pid, true) // before AssertClean looks
 		} else {
 			t.Errorf("the poststop hook did not run: %q", h.read("left"))
 		}

@@ -298,9 +298,7 @@ func guardCreate(c *scaffold.Container, verb, id, pidFile string, sigs <-chan os
 			case !slices.Contains(interrupting, s):
 				g.pending = append(g.pending, s)
 			default:
-				for _, p := range g.procs {
-					p.Kill() // an exited one says so; a pid is never reused under os.Process
-				}
+				g.killProcs()
 				os.RemoveAll(c.Dir)
 				if g.pidFile {
 					os.Remove(pidFile)
@@ -312,6 +310,24 @@ func guardCreate(c *scaffold.Container, verb, id, pidFile string, sigs <-chan os
 		}
 	}()
 	return g
+}
+
+// killProcs kills the container processes and waits (a little) until they
+// are gone, so that nothing of the container outlives the interrupted
+// urun (our children: Wait reaps them).
+func (g *createGuard) killProcs() {
+	done := make(chan struct{})
+	go func() {
+		for _, p := range g.procs {
+			p.Kill() // an exited one says so; a pid is never reused under os.Process
+			p.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second): // stuck in the kernel: SIGKILL will end it
+	}
 }
 
 // forwardTo stands the guard down once the container process p is
