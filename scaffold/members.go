@@ -38,22 +38,30 @@ import (
 // buildah calls it), not from a sibling namespace.
 
 // pinNS opens the container's mount namespace through the main process,
-// if that process lives and is still in it.
+// if that process lives and is still in it, else through a process `urun
+// exec` started in it (it entered the namespace while the main process
+// held it, so while it is still in it the namespace is the same one).
 func (s *State) pinNS() *os.File {
-	if s.MntNS == "" || s.Pid <= 0 {
+	if s.MntNS == "" {
 		return nil // state from an older urun, or a hanging create
 	}
-	f, err := os.Open("/proc/" + strconv.Itoa(s.Pid) + "/ns/mnt")
-	if err != nil {
-		return nil
+	for _, p := range append([]ProcRef{{Pid: s.Pid, Start: s.StartTime}}, s.Execs...) {
+		if p.Pid <= 0 {
+			continue
+		}
+		f, err := os.Open("/proc/" + strconv.Itoa(p.Pid) + "/ns/mnt")
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if !Alive(p.Pid, p.Start) || unix.Fstat(int(f.Fd()), &st) != nil ||
+			s.MntNS != fmt.Sprintf("mnt:[%d]", st.Ino) {
+			f.Close() // another process's PID at the open, or it moved
+			continue
+		}
+		return f
 	}
-	var st unix.Stat_t
-	if !Alive(s.Pid, s.StartTime) || unix.Fstat(int(f.Fd()), &st) != nil ||
-		s.MntNS != fmt.Sprintf("mnt:[%d]", st.Ino) {
-		f.Close() // another process's PID at the open, or it moved
-		return nil
-	}
-	return f
+	return nil
 }
 
 // candidate is a process a scan matched; parent is not 0 when it matched

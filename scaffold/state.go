@@ -42,6 +42,16 @@ type State struct {
 	// Hooks are the config's poststart and poststop hooks, kept from
 	// create: later edits of config.json must not change the container.
 	Hooks *specs.Hooks `json:"urunHooks,omitempty"`
+	// Execs are the processes `urun exec` started in the container. They
+	// keep its namespace recognisable once the main process has exited
+	// (see pinNS).
+	Execs []ProcRef `json:"urunExecs,omitempty"`
+}
+
+// ProcRef names a process that a reused PID cannot impersonate.
+type ProcRef struct {
+	Pid   int    `json:"pid"`
+	Start uint64 `json:"start"` // /proc/PID/stat field 22
 }
 
 // OCI returns the public state with a live status.

@@ -306,3 +306,26 @@ func onlyOwnGID(maps []specs.LinuxIDMapping, gid uint32) bool {
 	}
 	return true
 }
+
+// OfProcess is the mapping of the user namespace pid runs in, as seen from
+// ours: what `urun exec` checks a process.user against.
+func OfProcess(pid int) (*Mapping, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	uids, err := readMap(dir + "uid_map")
+	if err != nil {
+		return nil, err
+	}
+	gids, err := readMap(dir + "gid_map")
+	if err != nil {
+		return nil, err
+	}
+	sg, err := os.ReadFile(dir + "setgroups")
+	if err != nil {
+		return nil, err
+	}
+	m := &Mapping{Mode: Inherit, UID: uids, GID: gids, Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}
+	if len(uids) == 1 && uids[0].Size == 1 {
+		m.Mode = Single
+	}
+	return m, nil
+}

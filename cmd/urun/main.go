@@ -16,6 +16,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/sys/unix"
 
+	"urun/enter"
 	"urun/scaffold"
 	"urun/ulog"
 )
@@ -54,6 +55,7 @@ type cli struct {
 	Kill     killCmd          `kong:"-"`
 	Delete   deleteCmd        `kong:"-"`
 	Run      runCmd           `kong:"-"`
+	Exec     execCmd          `kong:"-"`
 	List     listCmd          `kong:"-"`
 	Spec     specCmd          `kong:"-"`
 	Features featuresCmd      `kong:"-"`
@@ -72,6 +74,7 @@ var verbs = []struct {
 	{"kill", "Send a signal to a container's process.", func(c *cli) any { return &c.Kill }},
 	{"delete", "Delete a container's state (--force kills a running one).", func(c *cli) any { return &c.Delete }},
 	{"run", "Create and start a container, wait for it and delete it.", func(c *cli) any { return &c.Run }},
+	{"exec", "Run another process in a created or running container.", func(c *cli) any { return &c.Exec }},
 	{"list", "List containers.", func(c *cli) any { return &c.List }},
 	{"spec", "Write a config.json that urun runs as is.", func(c *cli) any { return &c.Spec }},
 	{"features", "Print the OCI features document: what urun supports.", func(c *cli) any { return &c.Features }},
@@ -152,6 +155,9 @@ func main() {
 	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
 		scaffold.InitMain()
 	}
+	if len(os.Args) > 0 && os.Args[0] == enter.Arg0 {
+		enter.ChildMain()
+	}
 	os.Exit(realMain(os.Args[1:]))
 }
 
@@ -159,6 +165,10 @@ func realMain(args []string) int {
 	switch verbIn(args) {
 	case "run":
 		startEarlyNotify(forwarded, forwardedRest)
+	case "exec":
+		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
+			startEarlyNotify(forwarded, forwardedRest)
+		}
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
 			startEarlyNotify(interrupting, nil)

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"urun/config"
+	"urun/enter"
+	"urun/scaffold"
+	"urun/ulog"
+	"urun/userns"
+)
+
+// execCmd is runc's exec: podman/conmon call it as
+// `exec --pid-file F --process P.json --detach [--tty --console-socket S] ID`.
+type execCmd struct {
+	ConsoleSocket  string   `name:"console-socket" help:"AF_UNIX socket to receive a pty master (with --tty; not supported yet)."`
+	Cwd            string   `help:"Working directory in the container."`
+	Env            []string `short:"e" sep:"none" help:"Add an environment variable (KEY=VALUE; repeatable)."`
+	Tty            bool     `short:"t" help:"Give the process a pseudo-terminal (not supported yet)."`
+	User           string   `short:"u" help:"uid[:gid] to run as (numbers)."`
+	AdditionalGids []uint32 `name:"additional-gids" short:"g" sep:"none" help:"Add a supplementary group (repeatable)."`
+	Process        string   `short:"p" help:"A JSON file with an OCI process object; replaces the other process flags and the command." type:"path"`
+	Detach         bool     `short:"d" help:"Return once the process runs; do not wait for it."`
+	PidFile        string   `name:"pid-file" help:"Write the new process's PID here." type:"path"`
+	NoNewPrivs     bool     `name:"no-new-privs" help:"Set no_new_privs for the process."`
+	Cap            []string `short:"c" sep:"none" help:"Add a capability (CAP_NAME; repeatable) to the bounding, effective and permitted sets."`
+	PreserveFds    int      `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the process."`
+	ID             string   `arg:"" help:"Container ID."`
+	Command        []string `arg:"" optional:"" passthrough:"" help:"Command and arguments (unless --process)."`
+}
+
+func (c *execCmd) Run(g *Globals) error {
+	return wrap("exec", c.ID, c.exec(g))
+}
+
+func (c *execCmd) exec(g *Globals) error {
+	if c.PreserveFds < 0 {
+		return fmt.Errorf("--preserve-fds: %d is negative", c.PreserveFds)
+	}
+	if c.Tty || c.ConsoleSocket != "" {
+		return errors.New("--tty/--console-socket: terminals are not supported yet; run without -t")
+	}
+	var sigs chan os.Signal
+	if !c.Detach {
+		// Before the process exists, so no signal slips through.
+		sigs = early.wait(forwarded...)
+		early.waitRest(forwardedRest...)
+	}
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return err
+	}
+	// Exclusive: the process is recorded in the state (see below), and a
+	// delete waits until it can find it.
+	ct, err := store.Open(c.ID, true)
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	st := ct.State
+	target, hung, err := execTarget(st)
+	if err != nil {
+		return err
+	}
+	p, err := c.process(st)
+	if err != nil {
+		return err
+	}
+	ignored, err := config.Check(&specs.Spec{Process: p}, config.Options{})
+	if err != nil {
+		if c.Process != "" {
+			return fmt.Errorf("--process %s: %w", c.Process, err)
+		}
+		return err
+	}
+	for _, n := range ignored {
+		ulog.L.Debug().Str("field", n.Path).Msgf("ignored: %s", n.Reason)
+	}
+	m, err := userns.OfProcess(target.Pid)
+	if err != nil {
+		return fmt.Errorf("read the container's ID mapping: %w", err)
+	}
+	if err := m.CheckUser(p.User); err != nil {
+		return err
+	}
+	proc, err := enter.Start(enter.Opts{
+		Pid: target.Pid, Alive: func() bool { return scaffold.Alive(target.Pid, target.Start) },
+		Process: p, PreserveFDs: c.PreserveFds, Setgroups: m.Setgroups,
+	})
+	if err != nil {
+		return err
+	}
+	if !hung {
+		// The process keeps the container's mount namespace recognisable
+		// after its main process exits: kill --all and delete find it.
+		if start, _, err := scaffold.ProcStart(proc.Pid); err == nil {
+			st.Execs = append(liveExecs(st.Execs), scaffold.ProcRef{Pid: proc.Pid, Start: start})
+			if err := ct.Save(st); err != nil {
+				ulog.L.Warn().Msgf("urun exec %s: record process %d: %v", c.ID, proc.Pid, err)
+			}
+		}
+	}
+	ct.Close()
+	if err := scaffold.WritePidFile(c.PidFile, proc.Pid); err != nil {
+		proc.Signal(unix.SIGKILL)
+		proc.Wait()
+		return err
+	}
+	if c.Detach {
+		proc.Release()
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				proc.Signal(s.(unix.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	ws, err := proc.Wait()
+	close(done)
+	if err != nil {
+		return fmt.Errorf("wait for process %d: %w", proc.Pid, err)
+	}
+	return exitStatus(ws)
+}
+
+// target is the process whose namespaces and root exec enters.
+type target struct {
+	Pid   int
+	Start uint64
+}
+
+// execTarget picks the container's process: its main process while it is
+// created or running, or, while a create hangs with URUN_HANG=create-setup,
+// that create's set-up container process (its child). hung says which.
+func execTarget(st *scaffold.State) (target, bool, error) {
+	switch st.LiveStatus() {
+	case scaffold.Stopped:
+		return target{}, false, fmt.Errorf("cannot exec: %w", errStopped)
+	case scaffold.Creating:
+		for _, kid := range scaffold.Children(st.Pid) {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(kid) + "/cmdline")
+			if start, _, err := scaffold.ProcStart(kid); err == nil && strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") {
+				if !scaffold.Alive(st.Pid, st.StartTime) { // the kid is still that create's
+					break
+				}
+				return target{Pid: kid, Start: start}, true, nil
+			}
+		}
+		return target{}, false, fmt.Errorf("cannot exec: container is still being created by urun create (pid %d) and has no process yet (URUN_HANG=create-setup hangs once it has one)", st.Pid)
+	}
+	return target{Pid: st.Pid, Start: st.StartTime}, false, nil
+}
+
+// liveExecs drops the exec'd processes that have exited.
+func liveExecs(refs []scaffold.ProcRef) []scaffold.ProcRef {
+	var out []scaffold.ProcRef
+	for _, r := range refs {
+		if scaffold.Alive(r.Pid, r.Start) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// process builds the process to run, as runc does: --process replaces
+// everything; otherwise the container's own process (config.json in its
+// bundle) with the command and the flags applied.
+func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
+	if c.Process != "" {
+		data, err := os.ReadFile(c.Process)
+		if err != nil {
+			return nil, fmt.Errorf("--process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("--process %s: %w", c.Process, err)
+		}
+		if len(p.Args) == 0 {
+			return nil, fmt.Errorf("--process %s: args: empty", c.Process)
+		}
+		return &p, nil
+	}
+	args := c.Command
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return nil, errors.New("no command: give one after the container ID, or --process")
+	}
+	b, err := config.Load(st.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("the container's bundle %s: %w", st.Bundle, err)
+	}
+	p := *b.Spec.Process
+	p.Args = args
+	p.Terminal = false
+	if c.Cwd != "" {
+		p.Cwd = c.Cwd
+	}
+	for _, e := range c.Env {
+		if !strings.Contains(e, "=") {
+			return nil, fmt.Errorf("--env %q: not KEY=VALUE", e)
+		}
+	}
+	p.Env = append(append([]string(nil), p.Env...), c.Env...)
+	if c.User != "" {
+		uid, gid, hasGID := strings.Cut(c.User, ":")
+		u, err := strconv.ParseUint(uid, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: uid %q is not a number", c.User, uid)
+		}
+		p.User = specs.User{UID: uint32(u), Umask: p.User.Umask}
+		if hasGID {
+			g, err := strconv.ParseUint(gid, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: gid %q is not a number", c.User, gid)
+			}
+			p.User.GID = uint32(g)
+		}
+	}
+	p.User.AdditionalGids = append(append([]uint32(nil), p.User.AdditionalGids...), c.AdditionalGids...)
+	if len(c.Cap) > 0 {
+		caps := specs.LinuxCapabilities{}
+		if p.Capabilities != nil {
+			caps = *p.Capabilities
+		}
+		for _, n := range c.Cap {
+			caps.Bounding = append(caps.Bounding, n)
+			caps.Effective = append(caps.Effective, n)
+			caps.Permitted = append(caps.Permitted, n)
+			// Ambient needs inheritable, which --cap does not add (runc's rule).
+			if caps.Inheritable != nil {
+				caps.Ambient = append(caps.Ambient, n)
+			}
+		}
+		p.Capabilities = &caps
+	}
+	if c.NoNewPrivs {
+		p.NoNewPrivileges = true
+	}
+	return &p, nil
+}
+
+// execHint is the command line that enters a container hung in create
+// (URUN_HANG=create-setup), for hangCreating's message.
+func execHint(g *Globals, id string) string {
+	self, err := os.Executable()
+	if err != nil {
+		self = "urun"
+	}
+	root := ""
+	if g != nil && g.Root != "" {
+		abs, _ := filepath.Abs(g.Root)
+		root = " --root " + abs
+	}
+	return self + root + " exec " + id + " /bin/sh"
+}

@@ -1,0 +1,65 @@
+package enter
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"urun/proc"
+	"urun/ulog"
+)
+
+// ChildMain is urun re-executed inside the container by the raw child: it
+// is already in the container's namespaces and root, as its root user. It
+// applies process.* the way create's placeholder does and execs the
+// command; errors go back over the sync socket. It never returns. The
+// caller has locked the OS thread (credentials and capabilities are set
+// per thread).
+func ChildMain() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "urun-exec: internal entry point, not for direct use")
+		os.Exit(2)
+	}
+	fd, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		os.Exit(2)
+	}
+	sync := os.NewFile(uintptr(fd), "sync")
+	var c childConfig
+	if err := json.NewDecoder(sync).Decode(&c); err != nil || c.Process == nil || len(c.Process.Args) == 0 {
+		os.Exit(1) // the parent is gone or broken; nobody to tell
+	}
+	ulog.Trace("exec child: config received")
+	path, err := apply(&c)
+	if err == nil {
+		err = unix.Exec(path, c.Process.Args, c.Process.Env)
+		err = fmt.Errorf("exec %s: %w", path, err)
+	}
+	sync.Write([]byte(err.Error()))
+	os.Exit(127)
+}
+
+// apply sets the process up, in create's order (see scaffold/init.go),
+// and returns the resolved executable.
+func apply(c *childConfig) (string, error) {
+	p := c.Process
+	steps := []func() error{
+		func() error { return proc.OOMScoreAdj(p) },
+		func() error { return proc.SetRlimits(p) },
+		func() error { return proc.DropBounding(p.Capabilities) },
+		func() error { return proc.SetUser(p.User, c.Setgroups) },
+		func() error { return proc.SetCapabilities(p.Capabilities) },
+		func() error { return proc.NoNewPrivs(p) },
+		func() error { return proc.Chdir(p) },
+		func() error { return proc.CloseExtraFDs(c.FirstFD) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return "", err
+		}
+	}
+	return proc.LookPath(p)
+}

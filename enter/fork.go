@@ -1,0 +1,158 @@
+package enter
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The Go runtime's fork hooks, as package syscall uses them around its own
+// fork. They are linkname-able on purpose (go.dev/issue/67401: gVisor
+// uses them): BeforeFork blocks signals and stops the stack from growing,
+// AfterForkInChild resets signal handlers and the mask.
+//
+//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
+func runtimeBeforeFork()
+
+//go:linkname runtimeAfterFork syscall.runtime_AfterFork
+func runtimeAfterFork()
+
+//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
+func runtimeAfterForkInChild()
+
+// nsFD is one namespace to enter: an open /proc/PID/ns/<type> file.
+type nsFD struct {
+	fd    int
+	kind  uintptr // CLONE_NEW*
+	later bool    // set by the child: EPERM before the user namespace, retried after it
+}
+
+// forkArgs is everything the child needs, prepared by the parent: after
+// the fork the child may not allocate, so no Go value is built there.
+type forkArgs struct {
+	others   []nsFD // net, ipc, uts, cgroup: before the user namespace if possible
+	user     int    // -1: the container shares ours
+	mnt      int
+	root     int     // /proc/PID/root: chroot there once in the mount namespace
+	keep     []int   // fds that must survive execve (sync, preserved ones)
+	exe      int     // urun itself, opened before the mount namespace changes
+	argv     []*byte // nil-terminated
+	envv     []*byte
+	empty    *byte // ""
+	dot      *byte // "."
+	errPipe  int   // the child writes step+errno here on failure
+	errBuf   [5]byte
+	pidfdOut int32 // CLONE_PIDFD's result
+}
+
+// Steps the child reports on failure (errBuf[0]).
+const (
+	stepOther byte = iota + 1
+	stepUser
+	stepMnt
+	stepRoot
+	stepFD
+	stepExec
+)
+
+var stepNames = map[byte]string{
+	stepOther: "enter the container's namespace", stepUser: "enter the container's user namespace",
+	stepMnt: "enter the container's mount namespace", stepRoot: "chroot to the container's root",
+	stepFD: "pass file descriptors", stepExec: "execute urun inside the container",
+}
+
+// forkEnter forks; the child enters the namespaces in a's order, chroots to
+// the container's root and execs urun (which then applies process.* with
+// the Go runtime; see child.go). A plain fork, not Go's ForkExec, because
+// setns into a user namespace needs a single-threaded caller: the forked
+// child is, and it runs only raw system calls until execve. It returns the
+// child's PID and a pidfd for it.
+//
+// The child runs in this function's frame and calls only nosplit
+// functions (syscall.RawSyscall*): after BeforeFork any stack growth
+// throws. The caller holds syscall.ForkLock.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
+	runtimeBeforeFork()
+	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_PIDFD), 0,
+		uintptr(unsafe.Pointer(&a.pidfdOut)), 0, 0, 0)
+	if e1 != 0 || r1 != 0 {
+		runtimeAfterFork()
+		return int(r1), e1
+	}
+
+	// The child. Only raw system calls from here on.
+	runtimeAfterForkInChild()
+	var step byte
+	var e syscall.Errno
+	var i int
+	// A namespace owned by an outer user namespace (podman's network) is
+	// entered while we still have that namespace's capabilities; one the
+	// container's user namespace owns needs them there: retry after it.
+	for i = 0; i < len(a.others); i++ {
+		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.others[i].fd), a.others[i].kind, 0); e == syscall.EPERM {
+			a.others[i].later = true
+		} else if e != 0 {
+			step = stepOther
+			goto fail
+		}
+	}
+	if a.user >= 0 {
+		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.user), syscall.CLONE_NEWUSER, 0); e != 0 {
+			step = stepUser
+			goto fail
+		}
+		// Become the namespace's root, if it is mapped, so that urun keeps
+		// its capabilities across the execve below (an unmapped uid would
+		// lose them). Failure is not fatal: the child reports what it
+		// then cannot do.
+		syscall.RawSyscall(syscall.SYS_SETRESGID, 0, 0, 0)
+		syscall.RawSyscall(syscall.SYS_SETRESUID, 0, 0, 0)
+	}
+	for i = 0; i < len(a.others); i++ {
+		if a.others[i].later {
+			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.others[i].fd), a.others[i].kind, 0); e != 0 {
+				step = stepOther
+				goto fail
+			}
+		}
+	}
+	if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.mnt), syscall.CLONE_NEWNS, 0); e != 0 {
+		step = stepMnt
+		goto fail
+	}
+	// setns already made the namespace's root ours; the container
+	// process's own root is the one that counts.
+	if _, _, e = syscall.RawSyscall(syscall.SYS_FCHDIR, uintptr(a.root), 0, 0); e != 0 {
+		step = stepRoot
+		goto fail
+	}
+	if _, _, e = syscall.RawSyscall(syscall.SYS_CHROOT, uintptr(unsafe.Pointer(a.dot)), 0, 0); e != 0 {
+		step = stepRoot
+		goto fail
+	}
+	for i = 0; i < len(a.keep); i++ {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(a.keep[i]), syscall.F_SETFD, 0); e != 0 {
+			step = stepFD
+			goto fail
+		}
+	}
+	_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(a.exe), uintptr(unsafe.Pointer(a.empty)),
+		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])), unix.AT_EMPTY_PATH, 0)
+	step = stepExec
+
+fail:
+	a.errBuf[0] = step
+	a.errBuf[1] = byte(e)
+	a.errBuf[2] = byte(e >> 8)
+	a.errBuf[3] = byte(e >> 16)
+	a.errBuf[4] = byte(e >> 24)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.errBuf[0])), uintptr(len(a.errBuf)))
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}
