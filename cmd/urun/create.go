@@ -434,11 +434,14 @@ func hangCreating(c *scaffold.Container, bundle, id string, ph int) error {
 	defer signal.Stop(sigs)
 	c.Unlock()
 	op, what := "create", "after validating the bundle and reserving the container"
+	enter := execHint(filepath.Dir(c.Dir), id)
+	how := "; the container has no process yet: with URUN_HANG=create-setup, `" + enter + "` enters it"
 	if ph != 0 {
 		op, what = "create-setup", fmt.Sprintf("with the container set up in process %d, before committing it", ph)
+		how = "; enter it with `" + enter + "`"
 	}
 	ulog.L.Warn().Int("pid", self).Strs("args", os.Args).
-		Msgf("URUN_HANG=%s: urun create is hanging %s (urun state %s shows it); end it with SIGTERM, SIGINT or SIGHUP (kill %d)", op, what, id, self)
+		Msgf("URUN_HANG=%s: urun create is hanging %s (urun state %s shows it); end it with SIGTERM, SIGINT or SIGHUP (kill %d)%s", op, what, id, self, how)
 	sig := <-sigs
 	if err := c.Relock(); err != nil {
 		return err

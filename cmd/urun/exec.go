@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -257,16 +256,12 @@ func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
 }
 
 // execHint is the command line that enters a container hung in create
-// (URUN_HANG=create-setup), for hangCreating's message.
-func execHint(g *Globals, id string) string {
+// (URUN_HANG=create-setup), for hangCreating's message; root is the state
+// directory.
+func execHint(root, id string) string {
 	self, err := os.Executable()
 	if err != nil {
 		self = "urun"
 	}
-	root := ""
-	if g != nil && g.Root != "" {
-		abs, _ := filepath.Abs(g.Root)
-		root = " --root " + abs
-	}
-	return self + root + " exec " + id + " /bin/sh"
+	return self + " --root " + root + " exec " + id + " /bin/sh"
 }

@@ -1,0 +1,196 @@
+package tests
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// nsOf reads a process's namespace link (as root, from the host).
+func nsOf(t *testing.T, pid int, kind string) string {
+	t.Helper()
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// TestExec: urun exec's argv and --process forms, as runc has them, in a
+// running container: the process is in the container's namespaces and
+// root, gets the flags, and urun passes its status and stdin through.
+func TestExec(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		if err := os.WriteFile(filepath.Join(e.Bundle, "rootfs/marker"), []byte("in the rootfs\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		main := startReady(t, e, "x1", `echo ready; exec sleep 100`)
+
+		r := e.Urun("exec", "x1", "sh", "-c", `cat /marker; readlink /proc/self/ns/mnt; readlink /proc/self/ns/user; exit 3`)
+		want := "in the rootfs\n" + nsOf(t, main, "mnt") + "\n" + nsOf(t, main, "user") + "\n"
+		if r.Code != 3 || r.Stdout != want {
+			t.Errorf("exec: %s\nwant stdout %q and exit 3", r, want)
+		}
+		uid := "0"
+		if a.HasRange {
+			uid = "1"
+		}
+		r = e.Urun("exec", "--user", uid+":"+uid, "--cwd", "/tmp", "-e", "FOO=bar,baz", "x1", "sh", "-c", `echo "$FOO $(id -u):$(id -g) $(pwd) $HOME"`)
+		if want := "bar,baz " + uid + ":" + uid + " /tmp /root\n"; r.Code != 0 || r.Stdout != want {
+			t.Errorf("exec --user --cwd --env: %s\nwant %q", r, want)
+		}
+		if r := e.UrunIn(strings.NewReader("typed\n"), "exec", "x1", "cat"); r.Code != 0 || r.Stdout != "typed\n" {
+			t.Errorf("stdin: %s", r)
+		}
+		if r := e.Urun("exec", "x1", "sh", "-c", `kill -KILL $$`); r.Code != 137 {
+			t.Errorf("killed by SIGKILL: %s, want exit 137", r)
+		}
+
+		proc := specs.Process{Args: []string{"sh", "-c", `echo "$A $(pwd) $(id -u) $(umask)"`}, Cwd: "/etc",
+			Env: []string{"A=from-process-json", "PATH=/bin"}, User: specs.User{UID: 0, GID: 0, Umask: ptr(uint32(0o027))}}
+		data, _ := json.Marshal(proc)
+		pj := filepath.Join(e.Bundle, "process.json")
+		if err := os.WriteFile(pj, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.Urun("exec", "--process", pj, "x1"); r.Code != 0 || r.Stdout != "from-process-json /etc 0 0027\n" {
+			t.Errorf("exec --process: %s", r)
+		}
+
+		// The rules of create apply.
+		if r := e.Urun("exec", "--cap", "CAP_NOPE", "x1", "true"); r.Code != 1 || !strings.Contains(r.Stderr, `urun exec x1: process.capabilities.bounding[`) || !strings.Contains(r.Stderr, `unknown capability "CAP_NOPE"`) {
+			t.Errorf("unknown capability: %s", r)
+		}
+		if r := e.Urun("exec", "--user", "70000", "x1", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "urun exec x1: process.user.uid: 70000 is not mapped in the container") {
+			t.Errorf("unmapped uid: %s", r)
+		}
+		if r := e.Urun("exec", "--cwd", "/nope", "x1", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "urun exec x1: process.cwd: /nope: no such file or directory") {
+			t.Errorf("missing cwd: %s", r)
+		}
+		if r := e.Urun("exec", "x1", "no-such-command"); r.Code != 1 || !strings.Contains(r.Stderr, `process.args[0]: "no-such-command": executable file not found`) {
+			t.Errorf("missing command: %s", r)
+		}
+
+		// --detach --pid-file names the process itself; kill --all reaches it.
+		pidFile := filepath.Join(e.Bundle, "exec.pid")
+		e.MustUrun("exec", "--detach", "--pid-file", pidFile, "x1", "sleep", "101")
+		pid := ReadPidFile(t, pidFile)
+		if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); string(cmdline) != "sleep\x00101\x00" {
+			t.Errorf("pid file names %d: %q, want the sleep itself", pid, cmdline)
+		}
+		e.MustUrun("kill", "--all", "x1", "TERM")
+		if code := WaitPid(t, pid); code != 143 {
+			t.Errorf("exec'd process after kill --all TERM: %d, want 143", code)
+		}
+		if code := WaitPid(t, main); code != 143 {
+			t.Errorf("main process after kill --all TERM: %d, want 143", code)
+		}
+
+		// A stopped or missing container: an error, nothing started.
+		if r := e.Urun("exec", "x1", "sh", "-c", "echo started"); r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "urun exec x1: cannot exec: container is stopped") {
+			t.Errorf("exec into a stopped container: %s", r)
+		}
+		if r := e.Urun("exec", "nope", "true"); r.Code != 1 || !strings.Contains(r.Stderr, `urun exec nope: container "nope" does not exist`) {
+			t.Errorf("exec into a missing container: %s", r)
+		}
+		e.MustUrun("delete", "x1")
+		e.AssertClean()
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestExecOutlivesMain: a process exec'd into the container is the
+// container's also once its main process has exited: delete --force ends
+// it (podman stop and rm do exactly this).
+func TestExecOutlivesMain(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		main := startReady(t, e, "x2", `echo ready; exec sleep 100`)
+		pidFile := filepath.Join(e.Bundle, "exec.pid")
+		e.MustUrun("exec", "-d", "--pid-file", pidFile, "x2", "sleep", "102")
+		pid := ReadPidFile(t, pidFile)
+		e.MustUrun("kill", "x2", "KILL")
+		if code := WaitPid(t, main); code != 137 {
+			t.Fatalf("main: %d", code)
+		}
+		if exited(pid, false) {
+			t.Fatal("the exec'd process went with the main one")
+		}
+		e.MustUrun("delete", "--force", "x2")
+		if code := WaitPid(t, pid); code != 137 {
+			t.Errorf("exec'd process after delete --force: %d, want 137", code)
+		}
+		e.AssertClean()
+	})
+}
+
+// TestExecForwardsSignals: a signal sent to a foreground urun exec reaches
+// the process, and its status is urun's.
+func TestExecForwardsSignals(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		startReady(t, e, "x3", `echo ready; exec sleep 100`)
+		cmd := e.Command("exec", "x3", "sh", "-c", `trap "exit 9" TERM; echo ready; while :; do sleep 1 & wait; done`)
+		br := startPiped(t, cmd)
+		if line, _ := br.ReadString('\n'); line != "ready\n" {
+			t.Fatalf("exec'd process said %q", line)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 9 {
+			t.Errorf("urun exec exit %d, want 9 from the process's TERM trap", code)
+		}
+		e.MustUrun("delete", "--force", "x3")
+		e.AssertClean()
+	})
+}
+
+var hangExecRE = regexp.MustCompile("`([^`]*) --root (\\S+) exec (\\S+) /bin/sh`")
+
+// TestExecHungCreate: URUN_HANG's messages name the exec command line that
+// enters the container hung in create, and it does.
+func TestExecHungCreate(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		for _, hang := range []string{"create", "create-setup"} {
+			cmd := e.Command("create", "h-"+hang)
+			cmd.Env = append(cmd.Env, "URUN_HANG="+hang)
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(stderr).ReadString('\n')
+			m := hangExecRE.FindStringSubmatch(line)
+			if m == nil || m[1] != urunBin || m[2] != e.Root || m[3] != "h-"+hang {
+				t.Fatalf("URUN_HANG=%s message names no exec command for this container: %q", hang, line)
+			}
+			if hang == "create" {
+				if !strings.Contains(line, "the container has no process yet: with URUN_HANG=create-setup, `") {
+					t.Errorf("URUN_HANG=create message: %q", line)
+				}
+				r := e.Urun("exec", "h-create", "true")
+				if r.Code != 1 || !strings.Contains(r.Stderr, "cannot exec: container is still being created by urun create (pid "+strconv.Itoa(cmd.Process.Pid)+") and has no process yet") {
+					t.Errorf("exec into a create hung before its process: %s", r)
+				}
+			} else {
+				r := e.UrunIn(strings.NewReader("cat /proc/self/mountinfo | head -1; exit 4\n"), "exec", "h-"+hang, "/bin/sh")
+				if r.Code != 4 || !strings.Contains(r.Stdout, "/bundle/rootfs / ") {
+					t.Errorf("the hint's command in the hung container: %s", r)
+				}
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+		e.AssertClean()
+	})
+}
