@@ -55,6 +55,13 @@ func Markdown() []byte {
 	}
 	w("\n")
 
+	w("## Runtime operations\n\n")
+	w("| Command | Disposition | What it does |\n|---|---|---|\n")
+	for _, o := range Operations {
+		w("| `urun %s` | %s | %s |\n", o.Name, o.Disp, escape(o.Reason))
+	}
+	w("\n")
+
 	for _, sec := range []struct {
 		d     Disposition
 		title string

@@ -17,6 +17,8 @@ const (
 	AnnotationTerminal   = "io.github.urun.terminal"
 	AnnotationRefused    = "io.github.urun.refused"
 	AnnotationIgnored    = "io.github.urun.ignored"
+	AnnotationOperations = "io.github.urun.operations"
+	AnnotationOpsRefused = "io.github.urun.operations.refused"
 )
 
 // Features is the OCI features document (runtime-spec features.md), derived
@@ -46,6 +48,8 @@ func Features() *features.Features {
 			AnnotationTerminal:   Lookup("process.terminal").Reason,
 			AnnotationRefused:    fieldsWith(Refused),
 			AnnotationIgnored:    fieldsWith(Ignored),
+			AnnotationOperations: operationsWith(Honoured),
+			AnnotationOpsRefused: operationsWith(Refused),
 		},
 	}
 }

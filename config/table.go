@@ -62,7 +62,7 @@ var Table = []Feature{
 	{"process.selinuxLabel", "process.selinuxLabel", Ignored, "SELinux transitions need privilege; the container keeps urun's label", chIgnored},
 	{"process.ioPriority", "process.ioPriority", Ignored, "not implemented; changes scheduling, not results", ""},
 	{"process.scheduler", "process.scheduler", Ignored, "not implemented; changes scheduling, not results", ""},
-	{"process.execCPUAffinity", "process.execCPUAffinity", Ignored, "applies to processes exec'd into a running container, which urun does not do", ""},
+	{"process.execCPUAffinity", "process.execCPUAffinity", Ignored, "not implemented: it would pin processes started by urun exec to CPUs, which changes scheduling, not results", ""},
 
 	// mounts.
 	{"mounts.destination", "mounts[].destination", Honoured, "resolved inside the rootfs, never through a symlink out of it; missing mount points are created; a relative path, and / (which would cover the rootfs), are refused", chIgnored},

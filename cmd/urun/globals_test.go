@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"urun/config"
 )
 
 // TestGlobals: the runc globals callers pass parse, in every spelling.
@@ -95,6 +97,20 @@ func TestOneVerbModel(t *testing.T) {
 	for _, args := range [][]string{{}, {"--help"}, {"crate", "x"}, {"--", "run"}, {"--root", "/r"}} {
 		if v := verbIn(args); v != "" {
 			t.Errorf("%v: verb %q, want none (full model)", args, v)
+		}
+	}
+}
+
+// TestVerbsInOperations: every verb has its row in config.Operations, the
+// table unsupported.md and `urun features` list.
+func TestVerbsInOperations(t *testing.T) {
+	rows := map[string]bool{}
+	for _, o := range config.Operations {
+		rows[o.Name] = true
+	}
+	for _, v := range verbs {
+		if !rows[v.name] {
+			t.Errorf("verb %q has no row in config.Operations", v.name)
 		}
 	}
 }

@@ -1,0 +1,38 @@
+package config
+
+import "strings"
+
+// Operation is one row of the runtime operations urun implements (its
+// verbs and their parts), beside Table's config fields: unsupported.md and
+// `urun features` list them. cmd/urun's test keeps every verb in here.
+type Operation struct {
+	Name   string // the command line as a user writes it
+	Disp   Disposition
+	Reason string
+}
+
+// Operations are urun's verbs, in help order, and the parts refused.
+var Operations = []Operation{
+	{"create", Honoured, "sets the container up and parks its process, the pid-file PID, until start"},
+	{"start", Honoured, "the parked process execs process.args"},
+	{"state", Honoured, "the OCI state, with a live status"},
+	{"kill", Honoured, "signals the container's process; --all every process of it"},
+	{"delete", Honoured, "removes the state; --force first kills every process of the container"},
+	{"run", Honoured, "create, start, wait and delete; exit status is the command's"},
+	{"exec", Honoured, "runs another process in a created or running container (runc's flags, or --process with an OCI process object): it joins the container process's user and mount namespaces and any other it joined, gets its root, and process.* applied as at create; kill --all and delete reach it; --detach --pid-file names the process itself"},
+	{"exec --tty, --console-socket", Refused, "terminals are not supported yet; exec without -t"},
+	{"list", Honoured, "the containers in --root"},
+	{"spec", Honoured, "a config.json urun runs as is"},
+	{"features", Honoured, "this table and the config table as an OCI features document"},
+}
+
+// operationsWith lists the operations with disposition d, "; "-separated.
+func operationsWith(d Disposition) string {
+	var out []string
+	for _, o := range Operations {
+		if o.Disp == d {
+			out = append(out, o.Name)
+		}
+	}
+	return strings.Join(out, "; ")
+}
