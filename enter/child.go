@@ -12,13 +12,17 @@ import (
 	"urun/ulog"
 )
 
-// ChildMain is urun re-executed inside the container by the raw child: it
+// ChildMain is urun re-executed inside the container by the raw child (or
+// the watcher, see watch.go): it
 // is already in the container's namespaces and root, as its root user. It
 // applies process.* the way create's placeholder does and execs the
 // command; errors go back over the sync socket. It never returns. The
 // caller has locked the OS thread (credentials and capabilities are set
 // per thread).
 func ChildMain() {
+	if len(os.Args) > 1 && os.Args[1] == "watch" {
+		watchMain(os.Args[2:])
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "urun-exec: internal entry point, not for direct use")
 		os.Exit(2)

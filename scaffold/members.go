@@ -45,6 +45,11 @@ func (s *State) pinNS() *os.File {
 	if s.MntNS == "" {
 		return nil // state from an older urun, or a hanging create
 	}
+	if s.Pin != nil {
+		if fd, err := unix.FcntlInt(s.Pin.Fd(), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+			return os.NewFile(uintptr(fd), "mntns")
+		}
+	}
 	for _, p := range append([]ProcRef{{Pid: s.Pid, Start: s.StartTime}}, s.Execs...) {
 		if p.Pid <= 0 {
 			continue

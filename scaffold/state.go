@@ -46,6 +46,12 @@ type State struct {
 	// keep its namespace recognisable once the main process has exited
 	// (see pinNS).
 	Execs []ProcRef `json:"urunExecs,omitempty"`
+	// Watcher is the process that ends the exec'd processes with the main
+	// one (see enter/watch.go).
+	Watcher *ProcRef `json:"urunWatcher,omitempty"`
+	// Pin, if set, is the container's mount namespace held open by the
+	// caller (the watcher), which makes MntNS certain (see pinNS).
+	Pin *os.File `json:"-"`
 }
 
 // ProcRef names a process that a reused PID cannot impersonate.

@@ -103,9 +103,15 @@ func (c *execCmd) exec(g *Globals) error {
 		// after its main process exits: kill --all and delete find it.
 		if start, _, err := scaffold.ProcStart(proc.Pid); err == nil {
 			st.Execs = append(liveExecs(st.Execs), scaffold.ProcRef{Pid: proc.Pid, Start: start})
-			if err := ct.Save(st); err != nil {
-				ulog.L.Warn().Msgf("urun exec %s: record process %d: %v", c.ID, proc.Pid, err)
+		}
+		// And one watcher per container ends them with the main process.
+		if st.Watcher == nil || !scaffold.Alive(st.Watcher.Pid, st.Watcher.Start) {
+			if st.Watcher, err = enter.StartWatcher(st); err != nil {
+				ulog.L.Warn().Msgf("urun exec %s: %v", c.ID, err)
 			}
+		}
+		if err := ct.Save(st); err != nil {
+			ulog.L.Warn().Msgf("urun exec %s: record process %d: %v", c.ID, proc.Pid, err)
 		}
 	}
 	ct.Close()
