@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestPodmanExec: podman exec into a container podman runs with the
+// runtime, as a person types it: plain (status and output come back), -d,
+// --user/-w/-e; then podman stop and rm end everything, exec'd processes
+// included, with nothing left behind. --network=host: podman's default
+// network is a namespace joined by path (another issue).
+func TestPodmanExec(t *testing.T) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Fatalf("podman is not installed: run scripts/deps.sh as root (apt-get install podman)")
+	}
+	forEachAccount(t, func(t *testing.T, a *account) {
+		defer a.endPodmanPause(t)
+		// The same storage as buildah's, so the base image is there.
+		pm := func(args ...string) *result {
+			argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", suite.runtime)
+			return a.runCmd(nil, 2*time.Minute, append(argv, args...))
+		}
+		name := "exec-" + a.name
+		if r := pm("run", "-d", "--name", name, "--network=host", baseImage, "sleep", "1000"); r.Code != 0 {
+			t.Fatalf("podman run -d: %s", r.describe())
+		}
+		defer pm("rm", "-f", name)
+		if r := pm("exec", name, "sh", "-c", "echo hello from exec; exit 3"); r.Code != 3 || r.Stdout != "hello from exec\n" {
+			t.Errorf("podman exec: want exit 3 and its output: %s", r.describe())
+		}
+		want := "1:1 /tmp bar\n"
+		if !a.wantRange {
+			want = "" // one ID only: uid 1 is refused, naming it
+		}
+		r := pm("exec", "--user", "1:1", "-w", "/tmp", "-e", "FOO=bar", name, "sh", "-c", `echo "$(id -u):$(id -g) $(pwd) $FOO"`)
+		switch {
+		case a.wantRange && (r.Code != 0 || r.Stdout != want):
+			t.Errorf("podman exec --user 1:1 -w /tmp -e FOO=bar: want %q: %s", want, r.describe())
+		case !a.wantRange && (r.Code == 0 || !strings.Contains(r.Stderr, "process.user.uid: 1 is not mapped in the container")):
+			t.Errorf("podman exec --user 1:1 with one ID: want the refusal naming uid 1: %s", r.describe())
+		}
+		if r := pm("exec", "-d", name, "sh", "-c", "sleep 1001 & exec sleep 1002"); r.Code != 0 {
+			t.Errorf("podman exec -d: %s", r.describe())
+		}
+		var pids []int // sh forks sleep 1001 after podman exec -d returns: look for a while
+		for deadline := time.Now().Add(10 * time.Second); len(pids) < 2 && time.Now().Before(deadline); {
+			pids = nil
+			for _, p := range listProcs() {
+				if a.owns(p.uid) && len(p.argv) == 2 && p.argv[0] == "sleep" && (p.argv[1] == "1001" || p.argv[1] == "1002") {
+					pids = append(pids, p.pid)
+				}
+			}
+		}
+		if len(pids) != 2 {
+			t.Errorf("podman exec -d: want its two processes running, found %v", pids)
+		}
+		if r := pm("exec", "-it", name, "true"); r.Code == 0 || !strings.Contains(r.Stderr, "terminals are not supported yet") {
+			t.Errorf("podman exec -it: want urun's refusal: %s", r.describe())
+		}
+		if r := pm("stop", "-t", "2", name); r.Code != 0 {
+			t.Errorf("podman stop with an exec'd process running: %s", r.describe())
+		}
+		for _, pid := range pids {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+				if data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(data), ") Z ") {
+					t.Errorf("exec'd process %d survived podman stop", pid)
+				}
+			}
+		}
+		if r := pm("rm", name); r.Code != 0 {
+			t.Errorf("podman rm: %s", r.describe())
+		}
+		if r := pm("exec", name, "true"); r.Code == 0 {
+			t.Errorf("podman exec into a removed container: %s", r.describe())
+		}
+	})
+}
+
+// endPodmanPause ends rootless podman's pause process (it keeps podman's
+// user namespace for later calls; it is podman's, not the runtime's), so
+// the leftover check sees only what the runtime left.
+func (a *account) endPodmanPause(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(a.xdg, "libpod", "tmp", "pause.pid"))
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
