@@ -13,3 +13,8 @@ BENCH_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 .PHONY: bench
 bench: build
 	URUN_BIN=$(abspath bin/urun) bash $(BENCH_DIR)/bench.sh
+
+# bench-exec: only the exec section (f) of bench/results.md (bench/exec.sh).
+.PHONY: bench-exec
+bench-exec: build
+	URUN_BIN=$(abspath bin/urun) bash $(BENCH_DIR)/exec.sh

@@ -16,6 +16,7 @@
 //	benchtool fixspec CONFIG ROOTFS   set args=/bin/true, terminal=false, root.path=ROOTFS
 //	benchtool bench [flags]           run the measurements, print markdown tables
 //	benchtool hyperfine NAME=JSON...  table of hyperfine --export-json results
+//	benchtool interleave NAME=ARGV... N interleaved runs of each command (exec.sh)
 package main
 
 import (
@@ -52,6 +53,8 @@ func main() {
 		err = hyperfineTable(os.Args[2:])
 	case "bench":
 		err = benchMain(os.Args[2:])
+	case "interleave":
+		err = interleaveMain(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
