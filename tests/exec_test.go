@@ -48,6 +48,30 @@ func TestExec(t *testing.T) {
 		if want := "bar,baz " + uid + ":" + uid + " /tmp /root\n"; r.Code != 0 || r.Stdout != want {
 			t.Errorf("exec --user --cwd --env: %s\nwant %q", r, want)
 		}
+		if a.HasRange {
+			r := e.Urun("exec", "-u", "1:1", "--additional-gids", "2", "-g", "3", "x1", "id", "-G")
+			if r.Code != 0 || r.Stdout != "1 2 3\n" {
+				t.Errorf("exec --additional-gids: %s, want groups 1 2 3", r)
+			}
+		}
+		r = e.Urun("exec", "--no-new-privs", "--cap", "CAP_SYS_ADMIN", "x1", "sh", "-c", "grep -E '^(NoNewPrivs|CapBnd)' /proc/self/status")
+		// The config has no capabilities: --cap makes the sets just that one.
+		if r.Code != 0 || !strings.Contains(r.Stdout, "NoNewPrivs:\t1") || !strings.Contains(r.Stdout, "CapBnd:\t0000000000200000") {
+			t.Errorf("exec --no-new-privs --cap CAP_SYS_ADMIN: %s", r)
+		}
+		// --preserve-fds passes fd 3 on, and nothing else of urun's.
+		extra, err := os.Open(filepath.Join(e.Bundle, "rootfs/marker"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := e.Command("exec", "--preserve-fds", "1", "x1", "sh", "-c", "cat <&3; ls /proc/self/fd | wc -l")
+		cmd.ExtraFiles = []*os.File{extra}
+		r = e.Exec(cmd)
+		extra.Close()
+		// 0, 1, 2, 3 and the one ls opens for /proc/self/fd.
+		if r.Code != 0 || r.Stdout != "in the rootfs\n5\n" {
+			t.Errorf("exec --preserve-fds 1: %s", r)
+		}
 		if r := e.UrunIn(strings.NewReader("typed\n"), "exec", "x1", "cat"); r.Code != 0 || r.Stdout != "typed\n" {
 			t.Errorf("stdin: %s", r)
 		}
