@@ -3,10 +3,8 @@ package e2e
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -22,7 +20,7 @@ func TestPodmanExec(t *testing.T) {
 		t.Fatalf("podman is not installed: run scripts/deps.sh as root (apt-get install podman)")
 	}
 	forEachAccount(t, func(t *testing.T, a *account) {
-		defer a.endPodmanPause(t)
+		defer a.endPodmanPause()
 		// The same storage as buildah's, so the base image is there.
 		pm := func(args ...string) *result {
 			argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", suite.runtime)
@@ -82,17 +80,4 @@ func TestPodmanExec(t *testing.T) {
 			t.Errorf("podman exec into a removed container: %s", r.describe())
 		}
 	})
-}
-
-// endPodmanPause ends rootless podman's pause process (it keeps podman's
-// user namespace for later calls; it is podman's, not the runtime's), so
-// the leftover check sees only what the runtime left.
-func (a *account) endPodmanPause(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(a.xdg, "libpod", "tmp", "pause.pid"))
-	if err != nil {
-		return
-	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
 }

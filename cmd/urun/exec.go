@@ -124,17 +124,7 @@ func (c *execCmd) exec(g *Globals) error {
 		proc.Release()
 		return nil
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				proc.Signal(s.(unix.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
+	done := forward(sigs, func(s os.Signal) { proc.Signal(s.(unix.Signal)) })
 	ws, err := proc.Wait()
 	close(done)
 	if err != nil {
