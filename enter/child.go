@@ -31,6 +31,11 @@ func ChildMain() {
 	if err != nil {
 		os.Exit(2)
 	}
+	// Not dumpable until the command's execve (which makes it dumpable
+	// again): a process of the container without CAP_SYS_PTRACE then
+	// cannot open /proc/PID/exe, urun's binary on the host, meanwhile
+	// (the CVE-2019-5736 route).
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0) //nolint:errcheck // defence in depth
 	sync := os.NewFile(uintptr(fd), "sync")
 	var c childConfig
 	if err := json.NewDecoder(sync).Decode(&c); err != nil || c.Process == nil || len(c.Process.Args) == 0 {
