@@ -29,6 +29,7 @@
 #   BENCH_HF_RUNS       hyperfine runs per contender              (default 30)
 #   BENCH_BUILDAH       1: 20-RUN buildah build per runtime when buildah is present (default 1)
 #   BENCH_BUILDAH_ROUNDS  timed builds per runtime                (default 3)
+#   BENCH_EXEC          1: section (f), exec, by bench/exec.sh (as root; default 1)
 #   BENCH_OUT           results file (default: bench/results.md)
 #   BENCH_KEEP          1: keep the work directory
 set -euo pipefail
@@ -377,6 +378,10 @@ outer() {
 	else
 		cp "$work/results.md" "/tmp/urun-bench-results.md"
 		say "cannot write $outf; results written to /tmp/urun-bench-results.md"
+	fi
+	# (f) exec: its own script, which appends its section to the results.
+	if [ "${BENCH_EXEC:-1}" = 1 ] && [ -z "${URUN_SKIP:-}" ] && [ "$(id -u)" = 0 ]; then
+		BENCH_OUT=$outf bash "$here/exec.sh" || say "exec section (bench/exec.sh) failed"
 	fi
 }
 
