@@ -1,9 +1,11 @@
 package enter
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -24,8 +26,9 @@ import (
 // process of the container as delete does, then exits.
 
 // StartWatcher starts the watcher of the container whose main process is
-// st.Pid (alive; st.MntNS its mount namespace) and returns it.
-func StartWatcher(st *scaffold.State) (*scaffold.ProcRef, error) {
+// st.Pid (alive; st.MntNS its mount namespace), whose state directory is
+// dir, and returns it.
+func StartWatcher(st *scaffold.State, dir string) (*scaffold.ProcRef, error) {
 	pidfd, err := unix.PidfdOpen(st.Pid, 0)
 	if err != nil {
 		return nil, fmt.Errorf("watch the container's process: %w", err)
@@ -43,7 +46,7 @@ func StartWatcher(st *scaffold.State) (*scaffold.ProcRef, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{Arg0, "watch", strconv.Itoa(st.Pid), st.MntNS},
+		Args:        []string{Arg0, "watch", strconv.Itoa(st.Pid), st.MntNS, dir},
 		Env:         []string{},
 		ExtraFiles:  []*os.File{pf, ns}, // fds 3 and 4
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
@@ -60,10 +63,10 @@ func StartWatcher(st *scaffold.State) (*scaffold.ProcRef, error) {
 	return &scaffold.ProcRef{Pid: pid, Start: start}, nil
 }
 
-// watchMain is the watcher: urun-exec watch PID MNTNS, with the main
+// watchMain is the watcher: urun-exec watch PID MNTNS DIR, with the main
 // process's pidfd as fd 3 and its mount namespace as fd 4.
 func watchMain(args []string) {
-	if len(args) != 2 {
+	if len(args) != 3 {
 		os.Exit(2)
 	}
 	pid, err := strconv.Atoi(args[0])
@@ -76,10 +79,38 @@ func watchMain(args []string) {
 			break
 		}
 	}
+	// The exec'd processes first, as they are recorded: podman checks
+	// them right after the main process's exit (a PID namespace would have
+	// killed them before). Then the whole container, as delete does.
+	killRecorded(filepath.Join(args[2], "state.json"), args[1])
 	st := &scaffold.State{State: specs.State{Pid: pid}, MntNS: args[1], Pin: os.NewFile(4, "mntns")}
 	if err := st.KillAll(10 * time.Second); err != nil {
 		fmt.Fprintf(os.Stderr, "urun: the container of process %d: %v\n", pid, err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// killRecorded sends SIGKILL to the exec'd processes the state file lists
+// that still run and are still in the container's mount namespace.
+func killRecorded(stateFile, mntNS string) {
+	data, err := os.ReadFile(stateFile)
+	if err != nil {
+		return // deleted meanwhile: KillAll still finds them
+	}
+	var st scaffold.State
+	if json.Unmarshal(data, &st) != nil {
+		return
+	}
+	for _, e := range st.Execs {
+		fd, err := unix.PidfdOpen(e.Pid, 0)
+		if err != nil {
+			continue
+		}
+		ns, _ := os.Readlink("/proc/" + strconv.Itoa(e.Pid) + "/ns/mnt")
+		if ns == mntNS && scaffold.Alive(e.Pid, e.Start) {
+			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) //nolint:errcheck // it may have exited
+		}
+		unix.Close(fd)
+	}
 }

@@ -106,7 +106,7 @@ func (c *execCmd) exec(g *Globals) error {
 		}
 		// And one watcher per container ends them with the main process.
 		if st.Watcher == nil || !scaffold.Alive(st.Watcher.Pid, st.Watcher.Start) {
-			if st.Watcher, err = enter.StartWatcher(st); err != nil {
+			if st.Watcher, err = enter.StartWatcher(st, ct.Dir); err != nil {
 				ulog.L.Warn().Msgf("urun exec %s: %v", c.ID, err)
 			}
 		}
