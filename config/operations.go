@@ -24,6 +24,7 @@ var Operations = []Operation{
 	{"list", Honoured, "the containers in --root"},
 	{"spec", Honoured, "a config.json urun runs as is"},
 	{"features", Honoured, "this table and the config table as an OCI features document"},
+	{"ps", Honoured, "the container's processes (those kill --all reaches): ps(1) lines, or --format json PIDs"},
 }
 
 // operationsWith lists the operations with disposition d, "; "-separated.

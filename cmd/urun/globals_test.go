@@ -101,12 +101,16 @@ func TestOneVerbModel(t *testing.T) {
 	}
 }
 
-// TestVerbsInOperations: every verb has its row in config.Operations, the
-// table unsupported.md and `urun features` list.
+// TestVerbsInOperations: every verb urun implements has its row in
+// config.Operations, the table unsupported.md and `urun features` list
+// (the refused ones are refusedVerbs').
 func TestVerbsInOperations(t *testing.T) {
 	rows := map[string]bool{}
 	for _, o := range config.Operations {
 		rows[o.Name] = true
+	}
+	for _, r := range refusedVerbs {
+		rows[r.name] = true
 	}
 	for _, v := range verbs {
 		if !rows[v.name] {
