@@ -20,7 +20,7 @@ var Operations = []Operation{
 	{"delete", Honoured, "removes the state; --force first kills every process of the container"},
 	{"run", Honoured, "create, start, wait and delete; exit status is the command's"},
 	{"exec", Honoured, "runs another process in a created or running container (runc's flags, or --process with an OCI process object): it joins the container process's user and mount namespaces and any other it joined, gets its root, and process.* applied as at create; kill --all and delete reach it; --detach --pid-file names the process itself"},
-	{"exec --tty, --console-socket", Refused, "terminals are not supported yet; exec without -t"},
+	{"exec --tty", Honoured, "a pty on the container's devpts becomes the process's controlling terminal and stdio; its master goes to --console-socket (conmon's way), or a foreground exec relays its own terminal"},
 	{"list", Honoured, "the containers in --root"},
 	{"spec", Honoured, "a config.json urun runs as is"},
 	{"features", Honoured, "this table and the config table as an OCI features document"},

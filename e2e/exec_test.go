@@ -5,13 +5,16 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"urun/internal/termtest"
 )
 
 // TestPodmanExec: podman exec into a container podman runs with the
 // runtime, as a person types it: plain (status and output come back), -d,
-// --user/-w/-e; then podman stop and rm end everything, exec'd processes
+// --user/-w/-e, -it at a terminal; then podman stop and rm end everything, exec'd processes
 // included, with nothing left behind. --network=host: podman's default
 // network is a namespace joined by path (another issue).
 func TestPodmanExec(t *testing.T) {
@@ -60,8 +63,22 @@ func TestPodmanExec(t *testing.T) {
 		if len(pids) != 2 {
 			t.Errorf("podman exec -d: want its two processes running, found %v", pids)
 		}
-		if r := pm("exec", "-it", name, "true"); r.Code == 0 || !strings.Contains(r.Stderr, "terminals are not supported yet") {
-			t.Errorf("podman exec -it: want urun's refusal: %s", r.describe())
+		// podman exec -it typed at a terminal: conmon gets the master over
+		// its console socket and podman relays it.
+		argv := append(append([]string{podman}, a.global...), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+			"--runtime", suite.runtime, "exec", "-it", "-e", "PS1=ctr$ ", name, "sh")
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = a.env(nil)
+		cmd.Dir = a.work
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: a.groups}}
+		tm := termtest.Start(t, cmd, 30, 100)
+		tm.Expect(t, "ctr$ ")
+		tm.Type("tty; stty size\r")
+		tm.Expect(t, "/dev/pts/")
+		tm.Expect(t, "30 100")
+		tm.Type("exit 4\r")
+		if code := tm.Wait(t); code != 4 {
+			t.Errorf("podman exec -it exit status %d, want 4; terminal:\n%q", code, tm.String())
 		}
 		if r := pm("stop", "-t", "2", name); r.Code != 0 {
 			t.Errorf("podman stop with an exec'd process running: %s", r.describe())

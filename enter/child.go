@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/console"
 	"urun/proc"
 	"urun/ulog"
 )
@@ -58,6 +59,7 @@ func apply(c *childConfig) (string, error) {
 	steps := []func() error{
 		func() error { return proc.OOMScoreAdj(p) },
 		func() error { return proc.SetRlimits(p) },
+		func() error { return terminal(c) },
 		func() error { return proc.DropBounding(p.Capabilities) },
 		func() error { return proc.SetUser(p.User, c.Setgroups) },
 		func() error { return proc.SetCapabilities(p.Capabilities) },
@@ -71,4 +73,16 @@ func apply(c *childConfig) (string, error) {
 		}
 	}
 	return proc.LookPath(p)
+}
+
+// terminal gives the process a pty on the container's devpts and sends
+// the master over the console socket, as create does (before the user
+// changes: the slave is chowned to it).
+func terminal(c *childConfig) error {
+	if !c.Process.Terminal || c.ConsoleFD < 0 {
+		return nil
+	}
+	sock := os.NewFile(uintptr(c.ConsoleFD), "console")
+	defer sock.Close()
+	return console.Setup(sock, console.Options{Size: c.Process.ConsoleSize, UID: c.Process.User.UID})
 }

@@ -35,6 +35,9 @@ type Opts struct {
 	// PreserveFDs: fds 3..3+PreserveFDs-1 are passed on, as with create.
 	PreserveFDs int
 	Setgroups   bool // the container's user namespace allows setgroups
+	// Console, with Process.Terminal: the socket the pty master goes to
+	// (console.Setup runs inside, as create's placeholder does).
+	Console *os.File
 }
 
 // Proc is a started process: urun's child, in the container.
@@ -48,6 +51,7 @@ type childConfig struct {
 	Process   *specs.Process `json:"process"`
 	Setgroups bool           `json:"setgroups"` // the container's user namespace allows setgroups
 	FirstFD   int            `json:"firstFD"`   // fds from here on are not the process's
+	ConsoleFD int            `json:"consoleFD"` // -1: no terminal
 }
 
 // namespaces the process joins when the container's differs from ours,
@@ -126,6 +130,11 @@ func Start(o Opts) (_ *Proc, err error) {
 	defer errPipe.Close()
 	a.errPipe = pipe[1]
 	a.keep = append(a.keep, pair[1])
+	consoleFD := -1
+	if o.Console != nil {
+		consoleFD = int(o.Console.Fd())
+		a.keep = append(a.keep, consoleFD)
+	}
 	env := []string{}
 	if ulog.TraceOn() {
 		env = append(env, ulog.TraceEnv+"=1")
@@ -168,7 +177,7 @@ func Start(o Opts) (_ *Proc, err error) {
 		return nil, fmt.Errorf("%s: %w%s", stepNames[buf[0]], errno, hint(buf[0], errno))
 	}
 	ulog.Trace("exec: inside")
-	cfg := childConfig{Process: o.Process, Setgroups: o.Setgroups, FirstFD: 3 + o.PreserveFDs}
+	cfg := childConfig{Process: o.Process, Setgroups: o.Setgroups, FirstFD: 3 + o.PreserveFDs, ConsoleFD: consoleFD}
 	if err := json.NewEncoder(sync).Encode(cfg); err != nil {
 		return nil, fmt.Errorf("send the process to the container: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"urun/internal/termtest"
 )
 
 // nsOf reads a process's namespace link (as root, from the host).
@@ -221,6 +223,53 @@ func TestExecHungCreate(t *testing.T) {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
 		}
+		e.AssertClean()
+	})
+}
+
+// TestExecTerminal: exec --tty, as podman exec -it and runc exec -t do it:
+// with --console-socket the master goes to the caller (conmon's way); in
+// the foreground from a terminal urun relays it. The pty is on the
+// container's devpts and is the process's controlling terminal.
+func TestExecTerminal(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a)
+		e.Spec.Mounts = append(e.Spec.Mounts, specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts",
+			Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}})
+		e.Spec.Process.Env = append(e.Spec.Process.Env, "PS1=ctr$ ", "TERM=dumb")
+		startReady(t, e, "xt", `echo ready; exec sleep 100`)
+
+		l, sock := consoleListener(t, e)
+		pidFile := filepath.Join(e.Bundle, "exec.pid")
+		if r := e.Urun("exec", "--detach", "--tty", "--console-socket", sock, "--pid-file", pidFile, "xt",
+			"sh", "-c", `tty; [ -t 0 ] && [ -t 1 ] && echo stdio-tty; read x; echo got:$x; exit 6`); r.Code != 0 {
+			t.Fatalf("exec -d -t --console-socket: %s", r)
+		}
+		pid := ReadPidFile(t, pidFile)
+		master := receiveMaster(t, l)
+		defer master.Close()
+		scr := termtest.Watch(master)
+		scr.Expect(t, "/dev/pts/")
+		scr.Expect(t, "stdio-tty")
+		master.Write([]byte("typed\r"))
+		scr.Expect(t, "got:typed")
+		if code := WaitPid(t, pid); code != 6 {
+			t.Errorf("exec'd process on the console socket's pty: status %d, want 6", code)
+		}
+
+		tm := termtest.Start(t, e.Command("exec", "-t", "xt", "sh"), 30, 100)
+		tm.Expect(t, "ctr$ ")
+		tm.Type("tty; stty size\r")
+		tm.Expect(t, "/dev/pts/")
+		tm.Expect(t, "30 100")
+		tm.Type("exit 3\r")
+		if code := tm.Wait(t); code != 3 {
+			t.Errorf("exec -t from a terminal: status %d, want 3; terminal:\n%q", code, tm.String())
+		}
+		if r := e.Urun("exec", "-t", "xt", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "--tty (process.terminal) is set but urun exec's standard input is not a terminal") {
+			t.Errorf("exec -t without a terminal: %s", r)
+		}
+		e.MustUrun("delete", "--force", "xt")
 		e.AssertClean()
 	})
 }

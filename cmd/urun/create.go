@@ -177,7 +177,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	ulog.Trace("mapping chosen")
-	tty, err := openTerminal(o, b.Spec.Process)
+	tty, err := openTerminal(o, b.Spec.Process, "run")
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/console"
 	"urun/enter"
 	"urun/scaffold"
 	"urun/ulog"
@@ -21,10 +22,10 @@ import (
 // execCmd is runc's exec: podman/conmon call it as
 // `exec --pid-file F --process P.json --detach [--tty --console-socket S] ID`.
 type execCmd struct {
-	ConsoleSocket  string   `name:"console-socket" help:"AF_UNIX socket to receive a pty master (with --tty; not supported yet)."`
+	ConsoleSocket  string   `name:"console-socket" help:"AF_UNIX socket to send the process's pty master to (with --tty; runc's protocol); without it a foreground exec relays its own terminal."`
 	Cwd            string   `help:"Working directory in the container."`
 	Env            []string `short:"e" sep:"none" help:"Add an environment variable (KEY=VALUE; repeatable)."`
-	Tty            bool     `short:"t" help:"Give the process a pseudo-terminal (not supported yet)."`
+	Tty            bool     `short:"t" help:"Give the process a pseudo-terminal (process.terminal)."`
 	User           string   `short:"u" help:"uid[:gid] to run as (numbers)."`
 	AdditionalGids []uint32 `name:"additional-gids" short:"g" sep:"none" help:"Add a supplementary group (repeatable)."`
 	Process        string   `short:"p" help:"A JSON file with an OCI process object; replaces the other process flags and the command." type:"path"`
@@ -44,9 +45,6 @@ func (c *execCmd) Run(g *Globals) error {
 func (c *execCmd) exec(g *Globals) error {
 	if c.PreserveFds < 0 {
 		return fmt.Errorf("--preserve-fds: %d is negative", c.PreserveFds)
-	}
-	if c.Tty || c.ConsoleSocket != "" {
-		return errors.New("--tty/--console-socket: terminals are not supported yet; run without -t")
 	}
 	var sigs chan os.Signal
 	if !c.Detach {
@@ -91,12 +89,31 @@ func (c *execCmd) exec(g *Globals) error {
 	if err := m.CheckUser(p.User); err != nil {
 		return err
 	}
+	tty, err := openTerminal(createOpts{consoleSocket: c.ConsoleSocket, detach: c.Detach}, p, "exec")
+	if err != nil {
+		return err
+	}
+	defer tty.close()
 	proc, err := enter.Start(enter.Opts{
 		Pid: target.Pid, Alive: func() bool { return scaffold.Alive(target.Pid, target.Start) },
-		Process: p, PreserveFDs: c.PreserveFds, Setgroups: m.Setgroups,
+		Process: p, PreserveFDs: c.PreserveFds, Setgroups: m.Setgroups, Console: tty.toContainer,
 	})
 	if err != nil {
 		return err
+	}
+	var relay *console.Relay
+	if tty.fromRelay != nil {
+		// Foreground from a terminal: urun relays it, as run does.
+		master, err := tty.master()
+		if err == nil {
+			relay, err = console.StartRelay(master, os.Stdin, os.Stdout)
+		}
+		if err != nil {
+			proc.Signal(unix.SIGKILL)
+			proc.Wait()
+			return err
+		}
+		defer relay.Close(0) // every return restores the user's terminal
 	}
 	if !hung {
 		// The process keeps the container's mount namespace recognisable
@@ -124,9 +141,18 @@ func (c *execCmd) exec(g *Globals) error {
 		proc.Release()
 		return nil
 	}
-	done := forward(sigs, func(s os.Signal) { proc.Signal(s.(unix.Signal)) })
+	done := forward(sigs, func(s os.Signal) {
+		if s == unix.SIGWINCH && relay != nil {
+			relay.Resize()
+			return
+		}
+		proc.Signal(s.(unix.Signal))
+	})
 	ws, err := proc.Wait()
 	close(done)
+	if relay != nil {
+		relay.Close(drainWait) // the process's last output is still in the pty
+	}
 	if err != nil {
 		return fmt.Errorf("wait for process %d: %w", proc.Pid, err)
 	}
@@ -188,6 +214,7 @@ func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
 		if len(p.Args) == 0 {
 			return nil, fmt.Errorf("--process %s: args: empty", c.Process)
 		}
+		p.Terminal = p.Terminal || c.Tty
 		return &p, nil
 	}
 	args := c.Command
@@ -203,7 +230,7 @@ func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
 	}
 	p := *b.Spec.Process
 	p.Args = args
-	p.Terminal = false
+	p.Terminal = c.Tty
 	if c.Cwd != "" {
 		p.Cwd = c.Cwd
 	}

@@ -25,8 +25,9 @@ type terminal struct {
 
 // openTerminal applies runc's rules: --console-socket without
 // process.terminal is ignored; process.terminal needs --console-socket,
-// except for a foreground `urun run` whose stdin is a terminal.
-func openTerminal(o createOpts, p *specs.Process) (*terminal, error) {
+// except for a foreground `urun run` (or exec, the verb) whose stdin is a
+// terminal.
+func openTerminal(o createOpts, p *specs.Process, verb string) (*terminal, error) {
 	t := &terminal{}
 	switch {
 	case !p.Terminal:
@@ -44,12 +45,12 @@ func openTerminal(o createOpts, p *specs.Process) (*terminal, error) {
 	case o.park:
 		return nil, fmt.Errorf("config.json: process.terminal is true but --console-socket was not given: create has nowhere to send the terminal (give --console-socket PATH, or set process.terminal to false)")
 	case o.detach:
-		return nil, fmt.Errorf("config.json: process.terminal is true but --console-socket was not given: run --detach has nowhere to send the terminal (give --console-socket PATH, or set process.terminal to false)")
+		return nil, fmt.Errorf("%s but --console-socket was not given: %s --detach has nowhere to send the terminal (give --console-socket PATH, or set process.terminal to false)", asked(verb), verb)
 	case !term.IsTerminal(int(os.Stdin.Fd())):
-		return nil, fmt.Errorf("config.json: process.terminal is true but urun run's standard input is not a terminal (run it from a terminal, give --console-socket PATH, or set process.terminal to false)")
+		return nil, fmt.Errorf("%s but urun %s's standard input is not a terminal (run it from a terminal, give --console-socket PATH, or set process.terminal to false)", asked(verb), verb)
 	case !foreground():
 		// Raw mode from the background would only bring SIGTTOU.
-		return nil, fmt.Errorf("config.json: process.terminal is true but urun run is in the background of its terminal (run it in the foreground, or give --console-socket PATH)")
+		return nil, fmt.Errorf("%s but urun %s is in the background of its terminal (run it in the foreground, or give --console-socket PATH)", asked(verb), verb)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -64,6 +65,14 @@ func openTerminal(o createOpts, p *specs.Process) (*terminal, error) {
 func foreground() bool {
 	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
 	return err != nil || pgrp == unix.Getpgrp()
+}
+
+// asked says where the terminal was asked for.
+func asked(verb string) string {
+	if verb == "exec" {
+		return "--tty (process.terminal) is set"
+	}
+	return "config.json: process.terminal is true"
 }
 
 // master receives the pty master for the relay, once the placeholder has
