@@ -32,8 +32,10 @@ type Opts struct {
 	Pid     int         // the container's main process, whose namespaces and root are entered
 	Alive   func() bool // reports whether Pid is still the container's process (not reused)
 	Process *specs.Process
-	// PreserveFDs: fds 3..3+PreserveFDs-1 are passed on, as with create.
+	// PreserveFDs: fds 3..3+PreserveFDs-1 are passed on, as with create;
+	// each must be one of CallerFDs (urun's caller gave it).
 	PreserveFDs int
+	CallerFDs   map[int]bool
 	Setgroups   bool // the container's user namespace allows setgroups
 	// Console, with Process.Terminal: the socket the pty master goes to
 	// (console.Setup runs inside, as create's placeholder does).
@@ -109,8 +111,9 @@ func Start(o Opts) (_ *Proc, err error) {
 		return nil, fmt.Errorf("open urun's own executable: %w", err)
 	}
 	for i := 0; i < o.PreserveFDs; i++ {
-		if _, err := unix.FcntlInt(uintptr(3+i), unix.F_GETFD, 0); err != nil {
-			return nil, fmt.Errorf("--preserve-fds: fd %d is not open", 3+i)
+		if !o.CallerFDs[3+i] {
+			// Whatever urun holds there itself is not the caller's to pass.
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d was not open in urun's caller (only descriptors the caller passed to urun can be preserved)", o.PreserveFDs, 3+i)
 		}
 		a.keep = append(a.keep, 3+i)
 	}

@@ -179,9 +179,9 @@ func TestParseErrorInLog(t *testing.T) {
 	e := NewEnv(t, NoSub)
 	for _, format := range []string{"json", "text"} {
 		logFile := filepath.Join(e.Bundle, "log."+format)
-		r := e.Urun("--root", e.Root, "--log", logFile, "--log-format", format, "exec", "--process", "/p.json", "c1")
+		r := e.Urun("--root", e.Root, "--log", logFile, "--log-format", format, "frobnicate", "--process", "/p.json", "c1")
 		line := strings.TrimSpace(r.Stderr)
-		if r.Code != 2 || !strings.HasPrefix(line, "urun: unexpected argument exec") || !strings.HasSuffix(line, "(see urun --help)") {
+		if r.Code != 2 || !strings.HasPrefix(line, "urun: unexpected argument frobnicate") || !strings.HasSuffix(line, "(see urun --help)") {
 			t.Errorf("%s: %s", format, r)
 		}
 		if format == "json" {

@@ -74,6 +74,9 @@ func TestExec(t *testing.T) {
 		if r.Code != 0 || r.Stdout != "in the rootfs\n5\n" {
 			t.Errorf("exec --preserve-fds 1: %s", r)
 		}
+		if r := e.Urun("exec", "--preserve-fds", "1", "x1", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "--preserve-fds 1: fd 3 was not open in urun's caller") {
+			t.Errorf("exec --preserve-fds of an fd the caller did not pass: %s", r)
+		}
 		if r := e.UrunIn(strings.NewReader("typed\n"), "exec", "x1", "cat"); r.Code != 0 || r.Stdout != "typed\n" {
 			t.Errorf("stdin: %s", r)
 		}

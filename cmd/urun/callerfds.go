@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"urun/enter"
 	"urun/proc"
 	"urun/scaffold"
 )
@@ -16,8 +17,8 @@ import (
 var callerFDs, callerFDsErr = recordCallerFDs()
 
 func recordCallerFDs() (map[int]bool, error) {
-	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
-		return nil, nil // the placeholder keeps its own (see scaffold.InitMain)
+	if len(os.Args) > 0 && (os.Args[0] == scaffold.InitArg0 || os.Args[0] == enter.Arg0) {
+		return nil, nil // the placeholder and exec's child keep their own (see scaffold.InitMain, enter.ChildMain)
 	}
 	fds, err := proc.Inherited()
 	// Close-on-exec from now on: a child gets one only when it is handed

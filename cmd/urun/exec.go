@@ -46,6 +46,9 @@ func (c *execCmd) exec(g *Globals) error {
 	if c.PreserveFds < 0 {
 		return fmt.Errorf("--preserve-fds: %d is negative", c.PreserveFds)
 	}
+	if callerFDsErr != nil && c.PreserveFds > 0 {
+		return fmt.Errorf("--preserve-fds: %w", callerFDsErr)
+	}
 	var sigs chan os.Signal
 	if !c.Detach {
 		// Before the process exists, so no signal slips through.
@@ -96,7 +99,7 @@ func (c *execCmd) exec(g *Globals) error {
 	defer tty.close()
 	proc, err := enter.Start(enter.Opts{
 		Pid: target.Pid, Alive: func() bool { return scaffold.Alive(target.Pid, target.Start) },
-		Process: p, PreserveFDs: c.PreserveFds, Setgroups: m.Setgroups, Console: tty.toContainer,
+		Process: p, PreserveFDs: c.PreserveFds, CallerFDs: callerFDs, Setgroups: m.Setgroups, Console: tty.toContainer,
 	})
 	if err != nil {
 		return err
