@@ -100,6 +100,10 @@ func TestCtrTask(t *testing.T) {
 	if !slices.Contains(pids, main) || cmdline(child) != "sleep 1001" {
 		t.Errorf("ctr task ps: %v, want the main process %d and its child sleep 1001 (%q)", pids, main, cmdline(child))
 	}
+	// ctr task exec: the shim's exec (--process, --detach, --pid-file).
+	if r := ctr(t, "task", "exec", "--exec-id", "e1", "task", "/bin/sh", "-c", "echo in-exec; exit 5"); r.Code != 5 || r.Stdout != "in-exec\n" {
+		t.Errorf("ctr task exec: %s, want its output and exit 5", r)
+	}
 
 	r := ctr(t, "task", "pause", "task")
 	if s.isURun {
