@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,9 @@ import (
 // caller has locked the OS thread (credentials and capabilities are set
 // per thread).
 func ChildMain() {
+	// As the placeholder: no late profiling allocation after the rlimits
+	// (see proc.Exec).
+	runtime.MemProfileRate = 0
 	if len(os.Args) > 1 && os.Args[1] == "watch" {
 		watchMain(os.Args[2:])
 	}
@@ -45,27 +49,29 @@ func ChildMain() {
 	ulog.Trace("exec child: config received")
 	path, err := apply(&c)
 	if err == nil {
-		err = unix.Exec(path, c.Process.Args, c.Process.Env)
+		err = proc.Exec(path, c.Process) // sets the rlimits last, then execve
 		err = fmt.Errorf("exec %s: %w", path, err)
 	}
 	sync.Write([]byte(err.Error()))
 	os.Exit(127)
 }
 
-// apply sets the process up, in create's order (see scaffold/init.go),
-// and returns the resolved executable.
+// apply sets the process up, in create's order (see scaffold/init.go:
+// the rlimits are checked here and set by proc.Exec; the fds close before
+// the cwd, which must be inside the container's root), and returns the
+// resolved executable.
 func apply(c *childConfig) (string, error) {
 	p := c.Process
 	steps := []func() error{
 		func() error { return proc.OOMScoreAdj(p) },
-		func() error { return proc.SetRlimits(p) },
+		func() error { return proc.CheckRlimits(p) },
 		func() error { return terminal(c) },
 		func() error { return proc.DropBounding(p.Capabilities) },
 		func() error { return proc.SetUser(p.User, c.Setgroups) },
 		func() error { return proc.SetCapabilities(p.Capabilities) },
 		func() error { return proc.NoNewPrivs(p) },
-		func() error { return proc.Chdir(p) },
 		func() error { return proc.CloseExtraFDs(c.FirstFD) },
+		func() error { return proc.Chdir(p) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

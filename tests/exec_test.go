@@ -84,14 +84,16 @@ func TestExec(t *testing.T) {
 			t.Errorf("killed by SIGKILL: %s, want exit 137", r)
 		}
 
-		proc := specs.Process{Args: []string{"sh", "-c", `echo "$A $(pwd) $(id -u) $(umask)"`}, Cwd: "/etc",
-			Env: []string{"A=from-process-json", "PATH=/bin"}, User: specs.User{UID: 0, GID: 0, Umask: ptr(uint32(0o027))}}
+		// RLIMIT_AS far below what a Go program maps: set last, as create does.
+		proc := specs.Process{Args: []string{"sh", "-c", `echo "$A $(pwd) $(id -u) $(umask) $(ulimit -n)"`}, Cwd: "/etc",
+			Env: []string{"A=from-process-json", "PATH=/bin"}, User: specs.User{UID: 0, GID: 0, Umask: ptr(uint32(0o027))},
+			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 200, Soft: 100}, {Type: "RLIMIT_AS", Hard: 64 << 20, Soft: 64 << 20}}}
 		data, _ := json.Marshal(proc)
 		pj := filepath.Join(e.Bundle, "process.json")
 		if err := os.WriteFile(pj, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if r := e.Urun("exec", "--process", pj, "x1"); r.Code != 0 || r.Stdout != "from-process-json /etc 0 0027\n" {
+		if r := e.Urun("exec", "--process", pj, "x1"); r.Code != 0 || r.Stdout != "from-process-json /etc 0 0027 100\n" {
 			t.Errorf("exec --process: %s", r)
 		}
 
