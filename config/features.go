@@ -18,7 +18,6 @@ const (
 	AnnotationRefused    = "io.github.urun.refused"
 	AnnotationIgnored    = "io.github.urun.ignored"
 	AnnotationOperations = "io.github.urun.operations"
-	AnnotationOpsRefused = "io.github.urun.operations.refused"
 )
 
 // Features is the OCI features document (runtime-spec features.md), derived
@@ -49,7 +48,6 @@ func Features() *features.Features {
 			AnnotationRefused:    fieldsWith(Refused),
 			AnnotationIgnored:    fieldsWith(Ignored),
 			AnnotationOperations: operationsWith(Honoured),
-			AnnotationOpsRefused: operationsWith(Refused),
 		},
 	}
 }
@@ -99,13 +97,18 @@ func namespaceNames() []string {
 
 // fieldsWith lists the rows' keys with disposition d, comma-separated.
 func fieldsWith(d Disposition) string {
+	return namesWith(Table, d, func(f Feature) (string, Disposition) { return f.Key, f.Disp }, ", ")
+}
+
+// namesWith joins the names of the rows with disposition d.
+func namesWith[T any](rows []T, d Disposition, of func(T) (string, Disposition), sep string) string {
 	var out []string
-	for _, f := range Table {
-		if f.Disp == d {
-			out = append(out, f.Key)
+	for _, r := range rows {
+		if name, disp := of(r); disp == d {
+			out = append(out, name)
 		}
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, sep)
 }
 
 var _ = specs.Version // features follow the runtime-spec version urun is built against

@@ -1,7 +1,5 @@
 package config
 
-import "strings"
-
 // Operation is one row of the runtime operations urun implements (its
 // verbs and their parts), beside Table's config fields: unsupported.md and
 // `urun features` list them. cmd/urun's test keeps every verb in here.
@@ -29,11 +27,5 @@ var Operations = []Operation{
 
 // operationsWith lists the operations with disposition d, "; "-separated.
 func operationsWith(d Disposition) string {
-	var out []string
-	for _, o := range Operations {
-		if o.Disp == d {
-			out = append(out, o.Name)
-		}
-	}
-	return strings.Join(out, "; ")
+	return namesWith(Operations, d, func(o Operation) (string, Disposition) { return o.Name, o.Disp }, "; ")
 }
