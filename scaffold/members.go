@@ -261,5 +261,28 @@ func (s *State) KillAll(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return s.KillWait(time.Until(deadline))
+	if err := s.KillWait(time.Until(deadline)); err != nil {
+		return err
+	}
+	return s.endWatcher(deadline)
+}
+
+// endWatcher ends the exec watcher (enter/watch.go): once the container's
+// processes are gone it has nothing left to do, and nothing of the
+// container may outlive delete.
+func (s *State) endWatcher(deadline time.Time) error {
+	w := s.Watcher
+	if w == nil {
+		return nil
+	}
+	fd, err := unix.PidfdOpen(w.Pid, 0)
+	if err != nil {
+		return nil // gone
+	}
+	defer unix.Close(fd)
+	if !Alive(w.Pid, w.Start) {
+		return nil
+	}
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) //nolint:errcheck // it may have exited
+	return waitPidfd(fd, w.Pid, deadline)
 }
