@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"urun/mount"
+	"urun/nsjoin"
 )
 
 // MaxAnnotationBytes caps the annotations' keys and values together, as
@@ -523,13 +524,47 @@ func (c *checker) namespaces(l *specs.Linux) error {
 			}
 		}
 		if ns.Path != "" {
-			return c.refuse("linux.namespaces.path", path+".path", "")
+			if err := c.namespacePath(l, path+".path", ns); err != nil {
+				return err
+			}
+			continue
 		}
 		if ns.Type == specs.UserNamespace || ns.Type == specs.MountNamespace {
 			c.honour(key)
 		} else {
 			c.ignore(key, path)
 		}
+	}
+	return c.pidWithUser(l)
+}
+
+// pidWithUser refuses joining a pid and a user namespace together.
+func (c *checker) pidWithUser(l *specs.Linux) error {
+	joined := map[specs.LinuxNamespaceType]int{}
+	for i, ns := range l.Namespaces {
+		if ns.Path != "" && !nsjoin.Here(ns.Type, ns.Path) {
+			joined[ns.Type] = i + 1
+		}
+	}
+	if joined[specs.PIDNamespace] > 0 && joined[specs.UserNamespace] > 0 {
+		return c.refuse("linux.namespaces.path.pidWithUser", "linux.namespaces["+strconv.Itoa(joined[specs.PIDNamespace]-1)+"].path", "")
+	}
+	return nil
+}
+
+// namespacePath checks a namespace given by path; nsjoin opens and checks
+// the file itself at create.
+func (c *checker) namespacePath(l *specs.Linux, field string, ns specs.LinuxNamespace) error {
+	if ns.Type == specs.UserNamespace && (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) {
+		return c.refuse("linux.namespaces.path.mappings", field, fmt.Sprintf("%s: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings", ns.Path))
+	}
+	switch {
+	case nsjoin.Here(ns.Type, ns.Path):
+		c.honour("linux.namespaces.path.own")
+	case !nsjoin.Joinable(ns.Type):
+		return c.refuse("linux.namespaces.path.mount", field, fmt.Sprintf("%s: joining a %s namespace is not supported (urun always makes its own mount namespace); only a path to urun's own %s namespace is accepted", ns.Path, ns.Type, ns.Type))
+	default:
+		c.honour("linux.namespaces.path")
 	}
 	return nil
 }

@@ -161,9 +161,16 @@ var refusals = []refusal{
 	{"hooks.poststop", func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: ptrTo(0)}}}
 	}, "hooks.poststop[0].timeout: 0 is not a number of seconds above 0 (see unsupported.md)"},
-	{"linux.namespaces.path", func(s *specs.Spec) {
-		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network", Path: "/proc/1/ns/net"}}
-	}, "linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
+	{"linux.namespaces.path.mount", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount", Path: "/run/other-mnt"}}
+	}, "linux.namespaces[1].path: /run/other-mnt: joining a mount namespace is not supported (urun always makes its own mount namespace); only a path to urun's own mount namespace is accepted (see unsupported.md)"},
+	{"linux.namespaces.path.mappings", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: "/proc/self/ns/user"}}
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+	}, "linux.namespaces[0].path: /proc/self/ns/user: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings (see unsupported.md)"},
+	{"linux.namespaces.path.pidWithUser", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: "/run/u"}, {Type: "pid", Path: "/run/p"}}
+	}, "linux.namespaces[1].path: not implemented yet: the placeholder would have to fork once more inside the joined namespaces (see unsupported.md)"},
 	{"linux.namespaces.unknown", func(s *specs.Spec) { s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pids"}} },
 		`linux.namespaces[0].type: unknown namespace type "pids" (see unsupported.md)`},
 	{"linux.namespaces.unknown", func(s *specs.Spec) {
@@ -276,6 +283,12 @@ func TestEveryRowVisited(t *testing.T) {
 		t.Fatalf("everything(): %v", err)
 	}
 	add(s)
+	joins := base()
+	joins.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network", Path: "/run/netns/x"}, {Type: "uts", Path: "/proc/self/ns/uts"}}
+	if n, err := Check(joins, Options{}); err != nil || len(n) != 0 {
+		t.Fatalf("joins: %v, notes %v", err, n)
+	}
+	add(joins)
 	for _, r := range refusals {
 		s := base()
 		r.edit(s)

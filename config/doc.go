@@ -16,7 +16,7 @@ func Markdown() []byte {
 	w("# What urun does with each config.json field\n\n")
 	w("Every field of the OCI runtime-spec config for Linux (runtime-spec %s) is **honoured**, **ignored** ", MaxVersion)
 	w("(skipped, with a debug log line naming its JSON path) or **refused** (`urun create` fails before anything is created, ")
-	w("naming the JSON path, e.g. `urun create c1: config.json: linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)`). ")
+	w("naming the JSON path, e.g. `urun create c1: config.json: linux.timeOffsets: needs a time namespace, which urun does not create; the clocks would silently differ (see unsupported.md)`). ")
 	w("This file, the check `urun create` runs and the `urun features` document all come from one table, `config/table.go`.\n\n")
 	w("Values are checked too, not only presence: an unknown capability (`CAP_TEST`), rlimit type (`RLIMIT_TEST`) or mount option, ")
 	w("a duplicate rlimit or namespace type, a umask above 0777, a relative path are refused naming the JSON path and the value.\n\n")
@@ -35,9 +35,12 @@ func Markdown() []byte {
 
 	w("## Namespaces\n\n")
 	w("urun creates a **user** and a **mount** namespace, always, whether the config lists them or not. ")
-	w("Requests for `pid`, `ipc`, `uts`, `network`, `cgroup` and `time` namespaces are **ignored** (logged): ")
+	w("Requests for `pid`, `ipc`, `uts`, `network`, `cgroup` and `time` namespaces without a `path` are **ignored** (logged): ")
 	w("buildah asks for pid, ipc and uts in every RUN step, and a build must not fail for it. ")
-	w("A namespace `path` (joining an existing namespace) is **refused**, as is an unknown type or one listed twice.\n\n")
+	w("A namespace the caller made and names by `path` is **joined** (joining is not creating): `network`, `ipc`, `uts`, `cgroup` and `pid` ")
+	w("with setns before urun makes the container's user namespace (podman's default network and pods), `user` instead of making one. ")
+	w("A path to the namespace urun already runs in means \"stay here\", for every type (docker --network=host, ctr --with-ns). ")
+	w("An unknown type or one listed twice is **refused**.\n\n")
 
 	w("## Where urun differs from ch-run-oci\n\n")
 	w("ch-run-oci (Charliecloud) has the same aim and the same two namespaces. urun honours what it can do exactly without privilege; ")

@@ -43,7 +43,7 @@ func Features() *features.Features {
 		},
 		Annotations: map[string]string{
 			AnnotationDoc:        "every config.json field is honoured, ignored (logged at debug level) or refused: see unsupported.md in the urun source, generated from the same table as this document",
-			AnnotationNamespaces: "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests are ignored; joining a namespace (path) is refused",
+			AnnotationNamespaces: "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests without a path are ignored; network, ipc, uts, cgroup, pid and user namespaces given by path are joined; a path to urun's own namespace means stay in it",
 			AnnotationTerminal:   Lookup("process.terminal").Reason,
 			AnnotationRefused:    fieldsWith(Refused),
 			AnnotationIgnored:    fieldsWith(Ignored),
@@ -88,7 +88,7 @@ func hookNames() []string {
 func namespaceNames() []string {
 	var out []string
 	for _, f := range Table {
-		if name, ok := strings.CutPrefix(f.Key, "linux.namespaces."); ok && f.Disp == Honoured {
+		if name, ok := strings.CutPrefix(f.Key, "linux.namespaces."); ok && f.Disp == Honoured && !strings.HasPrefix(name, "path") {
 			out = append(out, name)
 		}
 	}

@@ -231,8 +231,10 @@ func SetCapabilities(c *specs.LinuxCapabilities) error {
 		{capability.PERMITTED, c.Permitted}, {capability.INHERITABLE, c.Inheritable},
 		{capability.AMBIENT, c.Ambient},
 	}
+	// Clear takes groups (CAPS, AMBS), not single sets: Clear(EFFECTIVE)
+	// is a no-op, and the loaded sets would stay under the config's.
+	caps.Clear(capability.CAPS | capability.AMBS)
 	for _, s := range sets {
-		caps.Clear(s.which)
 		for _, n := range s.names {
 			cp, ok := CapByName(n)
 			if !ok || cp > last {

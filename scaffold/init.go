@@ -23,7 +23,7 @@ func InitMain() {
 	// urun does not profile; a profiling sample is the runtime's one large
 	// allocation that could come late (see proc.Exec).
 	runtime.MemProfileRate = 0
-	if len(os.Args) != 4 {
+	if len(os.Args) != 4 && !(len(os.Args) > 4 && os.Args[2] == joinUserArg) {
 		fmt.Fprintln(os.Stderr, "urun-init: internal entry point, not for direct use")
 		os.Exit(2)
 	}
@@ -31,6 +31,11 @@ func InitMain() {
 	listenFD, err2 := strconv.Atoi(os.Args[3])
 	if err1 != nil || err2 != nil {
 		os.Exit(2)
+	}
+	if os.Args[2] == joinUserArg {
+		// A helper that forks the placeholder into the namespaces whose
+		// files follow (join.go); the placeholder closes strays itself.
+		joinUserMain(os.NewFile(uintptr(syncFD), "sync"))
 	}
 	// Before anything else: only 0-2, the passed fds (3..syncFD-1), the
 	// sync socket and the start socket are the placeholder's. Anything
@@ -118,6 +123,7 @@ func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func()
 		{"drop bounding capabilities", func() error { return proc.DropBounding(p.Capabilities) }},
 		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
 		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},
+		{"drop set-up capabilities", func() error { return endSetupCaps(ic.SetupCaps, p.Capabilities) }},
 		{"set no_new_privs", func() error { return proc.NoNewPrivs(p) }},
 		// Before the cwd: fds past the passed ones close at execve (the
 		// strays were closed at start), and Chdir checks that the cwd is

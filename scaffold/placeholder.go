@@ -18,6 +18,7 @@ import (
 
 	"urun/config"
 	"urun/console"
+	"urun/nsjoin"
 	"urun/userns"
 )
 
@@ -44,6 +45,9 @@ type initConfig struct {
 	// placeholder sends the container's pty master over it.
 	Terminal bool     `json:"terminal,omitempty"`
 	console  *os.File // the received console socket
+	// SetupCaps: the placeholder holds ambient capabilities for set-up
+	// (its uid is not root in the namespace) and drops them before exec.
+	SetupCaps bool `json:"setupCaps,omitempty"`
 }
 
 // reply is the placeholder's answer once set up (or failed).
@@ -68,6 +72,8 @@ type SpawnOpts struct {
 	// CallerFDs are the descriptors urun's caller gave it: the only ones
 	// ActivationFDs and PreserveFDs may cover.
 	CallerFDs map[int]bool
+	// Join holds the namespaces to join by path (nil: none).
+	Join *nsjoin.Plan
 }
 
 // Placeholder is the parent's handle on the spawned container process.
@@ -159,13 +165,26 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 	if ulog.TraceOn() {
 		cmd.Env = []string{ulog.TraceEnv + "=1"}
 	}
-	ulog.Trace("spawn")
-	if err := cmd.Start(); err != nil {
+	if err := joinSetup(cmd, o); err != nil {
 		parent.Close()
+		return nil, err
+	}
+	ulog.Trace("spawn")
+	if err := o.Join.Fork(cmd.Start, func(m string) { ulog.L.Debug().Msg(m) }); err != nil {
+		parent.Close()
+		if o.Join != nil {
+			return nil, err // names the namespace
+		}
 		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
 	}
 	ulog.Trace("spawned")
 	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o}
+	if o.Join != nil && o.Join.User != nil {
+		if err := p.adoptJoined(o.Join); err != nil {
+			p.Kill()
+			return nil, err
+		}
+	}
 	if err := p.mapIDs(); err != nil {
 		p.Kill()
 		return nil, err
@@ -212,6 +231,7 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
 		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
 		Terminal: p.Console != nil,
+		SetupCaps: o.Mapping.SetupCaps() || o.Mapping.Mode == userns.Join,
 	}
 	if o.Listen != nil {
 		ic.ListenFD = 3 + passed + 1

@@ -28,6 +28,11 @@ const (
 	SubID Mode = "subid"
 	// Single: anything else; 0 -> own uid and gid, setgroups denied.
 	Single Mode = "single"
+	// Join: the config names a user namespace to join (linux.namespaces
+	// path); its maps are read once the placeholder is in it (Joined).
+	Join Mode = "joined"
+	// Own: the config's user namespace path is urun's own: no new one.
+	Own Mode = "own"
 )
 
 // Mapping is the user namespace urun will create.
@@ -137,15 +142,9 @@ func readMap(path string) ([]specs.LinuxIDMapping, error) {
 // useConfig replaces the mapping with the config's when every host ID it
 // names is one the account has.
 func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
-	// The placeholder sets up mounts as the namespace's creator; the kernel
-	// lets it do so only as container root, so urun's own IDs (what every
-	// available mapping gives container 0) must stay 0.
-	if err := ownIsRoot("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
-		return err
-	}
-	if err := ownIsRoot("linux.gidMappings", "gid", gids, rootHost(m.GID)); err != nil {
-		return err
-	}
+	// Container 0 need not be urun's own ID (podman's --userns=keep-id
+	// maps the account to itself): the placeholder then keeps its set-up
+	// capabilities through exec in the ambient set (SetupCaps).
 	if err := covered("linux.uidMappings", uids, m.UID, m.Mode); err != nil {
 		return err
 	}
@@ -176,19 +175,39 @@ func rootHost(maps []specs.LinuxIDMapping) uint32 {
 	return 0
 }
 
-func ownIsRoot(field, kind string, want []specs.LinuxIDMapping, own uint32) error {
-	if len(want) == 0 {
-		return nil
+// SetupCaps reports whether the placeholder's own uid or gid (urun's) is
+// not container root in a namespace it creates: it then raises its
+// capabilities into the ambient set to keep them across its exec, and
+// drops them before the container's (proc.SetupCaps, proc.EndSetupCaps).
+func (m *Mapping) SetupCaps() bool {
+	if m.Mode == Join || m.Mode == Own {
+		return false // no namespace created (the joining child raises its own)
 	}
-	for i, w := range want {
-		if w.ContainerID == 0 {
-			if w.HostID != own {
-				return fmt.Errorf("%s[%d]: container %s 0 must map to urun's own %s %d, not %d (urun sets the container up as its root)", field, i, kind, kind, own, w.HostID)
-			}
-			return nil
+	return !rootIs(m.UID, uint32(os.Geteuid())) || !rootIs(m.GID, uint32(os.Getegid()))
+}
+
+func rootIs(maps []specs.LinuxIDMapping, host uint32) bool {
+	for _, r := range maps {
+		if r.ContainerID == 0 {
+			return r.HostID == host
 		}
 	}
-	return fmt.Errorf("%s: container %s 0 is not mapped; map it to urun's own %s %d (urun sets the container up as its root)", field, kind, kind, own)
+	return false
+}
+
+// Owned is the mapping of urun's own user namespace, for a config whose
+// user namespace path is urun's own: the container stays in it.
+func Owned() (*Mapping, error) {
+	uids, err := readMap("/proc/self/uid_map")
+	if err != nil {
+		return nil, err
+	}
+	gids, err := readMap("/proc/self/gid_map")
+	if err != nil {
+		return nil, err
+	}
+	sg, _ := os.ReadFile("/proc/self/setgroups")
+	return &Mapping{Mode: Own, UID: identity(uids), GID: identity(gids), Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
 }
 
 func covered(field string, want, have []specs.LinuxIDMapping, mode Mode) error {
@@ -233,6 +252,9 @@ func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
 
 // CheckUser refuses a process.user the namespace cannot represent.
 func (m *Mapping) CheckUser(u specs.User) error {
+	if m.Mode == Join && m.UID == nil {
+		return nil // not known until joined; setresuid says EINVAL then
+	}
 	if !m.UIDMapped(u.UID) {
 		return fmt.Errorf("process.user.uid: %d is not mapped in the container (mapped uids: %s)%s", u.UID, Format(m.UID, false), m.why())
 	}

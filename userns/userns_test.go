@@ -118,23 +118,24 @@ func TestUseConfig(t *testing.T) {
 		t.Errorf("failed useConfig changed the mapping: %+v", m)
 	}
 
-	// Container root must stay urun's own ID: the placeholder mounts as it.
-	for _, tt := range []struct {
-		uids, gids []idm
-		err        string
-	}{
-		{[]idm{{ContainerID: 5, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 1}}, nil,
-			"linux.uidMappings[1]: container uid 0 must map to urun's own uid 1000, not 100000 (urun sets the container up as its root)"},
-		{[]idm{{ContainerID: 1, HostID: 1000, Size: 1}}, nil,
-			"linux.uidMappings: container uid 0 is not mapped; map it to urun's own uid 1000 (urun sets the container up as its root)"},
-		{nil, []idm{{ContainerID: 0, HostID: 100001, Size: 1}},
-			"linux.gidMappings[0]: container gid 0 must map to urun's own gid 1000, not 100001 (urun sets the container up as its root)"},
-	} {
-		m := subIDMapping()
-		err := m.useConfig(tt.uids, tt.gids)
-		if err == nil || err.Error() != tt.err {
-			t.Errorf("useConfig(%v, %v) = %v, want %s", tt.uids, tt.gids, err, tt.err)
-		}
+	// Container root need not be urun's own ID (podman --userns=keep-id):
+	// accepted, and the placeholder then keeps set-up capabilities.
+	keepID := []idm{{ContainerID: 1000, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 1000}}
+	m = subIDMapping()
+	if err := m.useConfig(keepID, nil); err != nil {
+		t.Errorf("useConfig(keep-id) = %v", err)
+	}
+	mine := &Mapping{Mode: Inherit, UID: []idm{{ContainerID: 0, HostID: uint32(os.Geteuid()), Size: 1}}, GID: []idm{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}}
+	if mine.SetupCaps() {
+		t.Errorf("SetupCaps with urun's own IDs as root: true")
+	}
+	mine.UID = []idm{{ContainerID: 7, HostID: uint32(os.Geteuid()), Size: 1}}
+	if !mine.SetupCaps() {
+		t.Errorf("SetupCaps with container root not urun's uid: false")
+	}
+	mine.Mode = Join
+	if mine.SetupCaps() {
+		t.Errorf("SetupCaps of a joined namespace (the joining child raises its own): true")
 	}
 
 	// newgidmap denies setgroups for a map of only the own gid.

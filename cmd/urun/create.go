@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/nsjoin"
 	"urun/scaffold"
 	"urun/ulog"
 	"urun/userns"
@@ -160,14 +161,19 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		ulog.L.Debug().Str("field", n.Path).Msgf("ignored: %s", n.Reason)
 	}
 	ulog.Trace("config checked")
-	if ph != nil && userns.ConfigMaps(b.Spec) {
-		// MayMapIDs missed a spelling; start again with the config's maps.
+	if spawn.Join, err = openJoins(b.Spec); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	defer spawn.Join.Close()
+	if ph != nil && (userns.ConfigMaps(b.Spec) || spawn.Join != nil || nsjoin.StaysInUser(b.Spec)) {
+		// MayMapIDs missed a spelling, or namespaces are joined: start
+		// again with the config's maps and namespaces.
 		ph.Kill()
 		ph = nil
 	}
 	m := spawn.Mapping
 	if ph == nil {
-		if m, err = userns.Choose(b.Spec); err != nil {
+		if m, err = chooseMapping(b.Spec, spawn.Join); err != nil {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
@@ -462,4 +468,25 @@ func activationFDs() int {
 		return 0
 	}
 	return n
+}
+
+// openJoins opens the namespaces the config names by path (nil: none to
+// join; a path to urun's own namespace is none).
+func openJoins(s *specs.Spec) (*nsjoin.Plan, error) {
+	if s.Linux == nil {
+		return nil, nil
+	}
+	return nsjoin.Open(s.Linux.Namespaces)
+}
+
+// chooseMapping is the user namespace's ID mapping: the joined one's (read
+// once joined), urun's own for a path to it, else userns.Choose's.
+func chooseMapping(s *specs.Spec, join *nsjoin.Plan) (*userns.Mapping, error) {
+	switch {
+	case join != nil && join.User != nil:
+		return &userns.Mapping{Mode: userns.Join}, nil
+	case nsjoin.StaysInUser(s):
+		return userns.Owned()
+	}
+	return userns.Choose(s)
 }

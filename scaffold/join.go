@@ -1,0 +1,136 @@
+package scaffold
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"urun/nsjoin"
+	"urun/proc"
+	"urun/userns"
+)
+
+// joinUserArg is the placeholder's mode when the container joins a user
+// namespace by path: the re-executed urun is only a helper that forks the
+// real placeholder into the namespaces (nsjoin/user.go) and exits.
+const joinUserArg = "join-user"
+
+// joinedReply is the helper's report to create.
+type joinedReply struct {
+	Pid   int    `json:"pid"`
+	Error string `json:"error,omitempty"`
+	Setns int    `json:"setns,omitempty"` // 1 + the index of the namespace a failed setns was for
+}
+
+// joinSetup adapts the placeholder's command to the namespaces it joins
+// and to a mapping whose root is not urun (see userns.Mapping.SetupCaps).
+func joinSetup(cmd *exec.Cmd, o SpawnOpts) error {
+	switch {
+	case o.Join != nil && o.Join.User != nil:
+		joinUserCmd(cmd, o.Join)
+	case o.Mapping.Mode == userns.Own:
+		// Stay in urun's user namespace: only a mount namespace, no maps.
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = nil, nil
+	case o.Mapping.SetupCaps():
+		caps, err := proc.SetupCaps()
+		if err != nil {
+			return err
+		}
+		cmd.SysProcAttr.AmbientCaps = caps
+	}
+	return nil
+}
+
+// joinUserCmd turns cmd into the helper's: no namespace of its own, the
+// namespace files after every other descriptor (fds ≥ FirstFD are closed
+// by the placeholder before the container's exec), user first.
+func joinUserCmd(cmd *exec.Cmd, plan *nsjoin.Plan) {
+	files := append([]*os.File{plan.User.File}, nsFiles(plan.Others)...)
+	for _, f := range files {
+		cmd.Args = append(cmd.Args, strconv.Itoa(3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	cmd.Args[2] = joinUserArg
+	cmd.SysProcAttr.Cloneflags = 0
+	cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = nil, nil
+}
+
+func nsFiles(js []nsjoin.Join) []*os.File {
+	out := make([]*os.File, len(js))
+	for i, j := range js {
+		out[i] = j.File
+	}
+	return out
+}
+
+// joinUserMain is the helper (argv: urun-init SYNCFD join-user LISTENFD NSFD...).
+func joinUserMain(sync *os.File) {
+	var fds []int
+	for _, a := range os.Args[4:] {
+		fd, err := strconv.Atoi(a)
+		if err != nil {
+			os.Exit(2)
+		}
+		fds = append(fds, fd)
+	}
+	pid, err := nsjoin.ForkInUser(fds, "/proc/self/exe", []string{InitArg0, os.Args[1], "run", os.Args[3]})
+	r := joinedReply{Pid: pid}
+	if err != nil {
+		r.Error = err.Error()
+		var se *nsjoin.SetnsError
+		if errors.As(err, &se) {
+			r.Setns = 1 + se.Index
+		}
+	}
+	if writeMsg(sync, r) != nil {
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// adoptJoined waits for the helper's report and makes the forked
+// placeholder p's process: it is create's child (CLONE_PARENT), and its
+// ID mapping is the joined namespace's, read from /proc/PID.
+func (p *Placeholder) adoptJoined(plan *nsjoin.Plan) error {
+	var r joinedReply
+	err := readMsg(p.sync, &r)
+	p.Cmd.Process.Wait() // the helper exits once it has reported
+	p.Cmd.Process = nil
+	if r.Pid > 0 {
+		if p.Cmd.Process, err = os.FindProcess(r.Pid); err != nil {
+			return fmt.Errorf("placeholder %d: %w", r.Pid, err)
+		}
+		p.Pid = r.Pid
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("join namespaces: helper: %w", err)
+	case r.Error != "":
+		j := plan.User
+		if r.Setns > 1 && r.Setns-2 < len(plan.Others) {
+			j = &plan.Others[r.Setns-2]
+		}
+		return fmt.Errorf("%s: %s: %s", j.Field, j.Path, r.Error)
+	}
+	m, err := userns.Joined(r.Pid)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", plan.User.Field, plan.User.Path, err)
+	}
+	*p.opts.Mapping = *m
+	return nil
+}
+
+// endSetupCaps drops the capabilities a placeholder whose uid is not root
+// in its namespace held for set-up.
+func endSetupCaps(held bool, c *specs.LinuxCapabilities) error {
+	if !held {
+		return nil
+	}
+	return proc.EndSetupCaps(c, false)
+}
