@@ -344,7 +344,7 @@ func TestBadInput(t *testing.T) {
 			{"delete unknown", "", []string{"delete", "nope"}, `urun delete nope: container "nope" does not exist`},
 			{"kill unknown", "", []string{"kill", "nope"}, `urun kill nope: container "nope" does not exist`},
 			{"terminal", "terminal", []string{"create", "x7"}, "urun create x7: config.json: process.terminal is true but --console-socket was not given: create has nowhere to send the terminal"},
-			{"namespace path", "nspath", []string{"create", "x8"}, "urun create x8: config.json: linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
+			{"namespace path", "nspath", []string{"create", "x8"}, "urun create x8: config.json: linux.namespaces[2].path: open /run/netns/urun-missing: no such file or directory"},
 		}
 		for _, tc := range cases {
 			spec := DefaultSpec()
@@ -375,7 +375,7 @@ func TestBadInput(t *testing.T) {
 				data, _ := json.Marshal(spec)
 				e.WriteConfig(data)
 			case "nspath":
-				spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/proc/1/ns/net"})
+				spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/run/netns/urun-missing"})
 				data, _ := json.Marshal(spec)
 				e.WriteConfig(data)
 			default:

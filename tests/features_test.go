@@ -53,7 +53,13 @@ var featureCases = []featureCase{
 	{name: "hook-relative", rows: []string{"hooks.createRuntime"},
 		refused: `hooks.createRuntime[0].path: "true" is not an absolute path (see unsupported.md)`},
 	{name: "namespace-join", rows: []string{"linux.namespaces.path"},
-		refused: "linux.namespaces[2].path: joining an existing namespace is not supported by urun (see unsupported.md)"},
+		refused: "linux.namespaces[2].path: open /run/netns/urun-missing: no such file or directory (the namespace's holder may have exited: a /proc/PID/ns path lives as long as PID)"},
+	{name: "namespace-join-mount", rows: []string{"linux.namespaces.path.mount"},
+		refused: "linux.namespaces[1].path: /run/urun-missing/mnt: joining a mount namespace is not supported (urun always makes its own mount namespace); only a path to urun's own mount namespace is accepted (see unsupported.md)"},
+	{name: "namespace-join-mappings", rows: []string{"linux.namespaces.path.mappings"},
+		refused: "linux.namespaces[0].path: /run/urun-missing/user: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings (see unsupported.md)"},
+	{name: "namespace-join-pid-user", rows: []string{"linux.namespaces.path.pidWithUser"},
+		refused: "linux.namespaces[2].path: not implemented yet: the placeholder would have to fork once more inside the joined namespaces (see unsupported.md)"},
 	{name: "namespace-unknown", rows: []string{"linux.namespaces.unknown"},
 		refused: `linux.namespaces[2].type: unknown namespace type "pids" (see unsupported.md)`},
 	{name: "namespace-twice", rows: []string{"linux.namespaces.unknown"},
@@ -92,6 +98,8 @@ var featureCases = []featureCase{
 		refused: `linux.rootfsPropagation: "rsharde" is not a propagation mode (see unsupported.md)`},
 
 	// ---- ignored: runs, with a debug line naming each field ----
+	// ---- honoured: paths to urun's own namespaces (joining: join_test.go) ----
+	{name: "namespace-own", rows: []string{"linux.namespaces.path.own"}, stdout: []string{"ran"}},
 	{name: "namespaces-ignored",
 		rows: []string{"linux.namespaces.pid", "linux.namespaces.ipc", "linux.namespaces.uts", "linux.namespaces.network",
 			"linux.namespaces.cgroup", "linux.namespaces.time", "linux.namespaces.user", "linux.namespaces.mount"},
@@ -129,9 +137,10 @@ var featureCases = []featureCase{
 			"process.rlimits", "process.noNewPrivileges", "process.capabilities.bounding", "process.capabilities.effective",
 			"process.capabilities.permitted", "process.capabilities.inheritable", "process.capabilities.ambient", "process.oomScoreAdj"},
 		stdout: []string{"0027", "FOO=bar", "/tmp", "512", "1024", "0", "0", "0",
-			// uid 0 execs with permitted = effective = bounding | inheritable,
-			// as under runc: CHOWN, KILL and SETUID.
-			"CapInh:\t0000000000000020", "CapPrm:\t00000000000000a1", "CapEff:\t00000000000000a1",
+			// uid 0 would exec with bounding | inheritable (CHOWN, KILL,
+			// SETUID), but no_new_privs keeps exec from raising permitted
+			// above the configured CHOWN and KILL (as under runc).
+			"CapInh:\t0000000000000020", "CapPrm:\t0000000000000021", "CapEff:\t0000000000000021",
 			"CapBnd:\t00000000000000a1", "CapAmb:\t0000000000000020", "NoNewPrivs:\t1",
 			"500"}},
 	// A non-root user keeps only the listed bounding set: it is dropped
