@@ -107,7 +107,7 @@ var Table = []Feature{
 	{"linux.namespaces.pid", "linux.namespaces[] type pid", Ignored, "no PID namespace: the container sees the host's processes and can signal the user's own; buildah asks for one in every RUN step", ""},
 	{"linux.namespaces.ipc", "linux.namespaces[] type ipc", Ignored, "no IPC namespace: the container shares the host's System V IPC and POSIX message queues", ""},
 	{"linux.namespaces.uts", "linux.namespaces[] type uts", Ignored, "no UTS namespace: the container has the host's host and domain name", ""},
-	{"linux.namespaces.network", "linux.namespaces[] type network", Ignored, "no network namespace: the container uses the host's network, as a build usually wants", ""},
+	{"linux.namespaces.network", "linux.namespaces[] type network", Ignored, "no network namespace: the container uses the host's network, as a build usually wants (a caller that then points slirp4netns at the container, as buildah run and podman --userns=keep-id do with their default network, fails with EOF: use --network=host)", ""},
 	{"linux.namespaces.network.hooked", "linux.namespaces[] type network (no path) with libnetwork's hooks.prestart or hooks.createRuntime hook (Docker's bridge and none networks)", Refused, "urun creates no network namespace, so libnetwork-setkey would configure the host's network instead; docker run --network=host works", ""},
 	{"linux.namespaces.cgroup", "linux.namespaces[] type cgroup", Ignored, "no cgroup namespace: the container sees the host's cgroup paths", ""},
 	{"linux.namespaces.time", "linux.namespaces[] type time", Ignored, "no time namespace: the container has the host's clocks (timeOffsets is refused)", ""},

@@ -139,8 +139,7 @@ func readFull(fd int, b []byte) (int, error) {
 	return n, nil
 }
 
-// StepIndex is set by stepError's caller to name a failing setns; see
-// scaffold, which knows the fields.
+// stepError names what the raw child reported failing.
 func stepError(step int, e syscall.Errno) error {
 	switch step {
 	case stepUnshare:
