@@ -59,11 +59,16 @@ func TestJoinNetworkUTS(t *testing.T) {
 		specs.LinuxNamespace{Type: "network", Path: nsPath(h, "net")}, specs.LinuxNamespace{Type: "uts", Path: nsPath(h, "uts")},
 		specs.LinuxNamespace{Type: "pid"}) // no path: ignored as before
 	e.WriteSpec()
-	r := e.MustUrun("run", "j1")
 	// A fresh network namespace has only lo; ports below 1024 are bindable.
-	want := "urun-joined\n" + nsLink(t, h, "net") + "\nlo\n0\n"
-	if r.Stdout != want {
-		t.Fatalf("container did not join the holder's uts and net namespaces: got\n%s\nwant\n%s", r.Stdout, want)
+	runWant(e, "j1", "urun-joined\n"+nsLink(t, h, "net")+"\nlo\n0\n", "container did not join the holder's uts and net namespaces")
+}
+
+// runWant runs the container, wants exactly want on its stdout and nothing
+// left behind.
+func runWant(e *Env, id, want, what string) {
+	e.T.Helper()
+	if r := e.MustUrun("run", id); r.Stdout != want {
+		e.T.Fatalf("%s: got\n%s\nwant\n%s", what, r.Stdout, want)
 	}
 	e.AssertClean()
 }
@@ -98,12 +103,8 @@ func TestJoinUserNamespace(t *testing.T) {
 			e.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
 			e.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: nsPath(h, "user")}, {Type: "mount"}}
 			e.WriteSpec()
-			r := e.MustUrun("run", "u2")
-			want := "1000\n1000\n" + nsLink(t, h, "user") + "\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n1000\n"
-			if r.Stdout != want {
-				t.Fatalf("keep-id-like join: got\n%s\nwant\n%s", r.Stdout, want)
-			}
-			e.AssertClean()
+			runWant(e, "u2", "1000\n1000\n"+nsLink(t, h, "user")+"\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n1000\n",
+				"keep-id-like join")
 		})
 	}
 }
@@ -121,13 +122,9 @@ func TestKeepIDMapping(t *testing.T) {
 	e.Spec.Linux.GIDMappings = e.Spec.Linux.UIDMappings
 	e.Spec.Process.User = specs.User{UID: own, GID: own}
 	e.WriteSpec()
-	r := e.MustUrun("run", "k1")
 	// The rootfs belongs to the account: container uid own, as with podman.
-	want := strconv.Itoa(a.UID) + "\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n" + strconv.Itoa(a.UID) + "\n" + strconv.Itoa(a.UID) + "\n"
-	if r.Stdout != want {
-		t.Fatalf("keep-id mapping: got\n%s\nwant\n%s", r.Stdout, want)
-	}
-	e.AssertClean()
+	u := strconv.Itoa(a.UID)
+	runWant(e, "k1", u+"\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n"+u+"\n"+u+"\n", "keep-id mapping")
 }
 
 // A path to the namespace urun already runs in means "stay here", for

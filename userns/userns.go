@@ -67,17 +67,7 @@ func ConfigMaps(spec *specs.Spec) bool {
 func Available() (*Mapping, error) {
 	euid, egid := os.Geteuid(), os.Getegid()
 	if euid == 0 {
-		uids, err := readMap("/proc/self/uid_map")
-		if err != nil {
-			return nil, err
-		}
-		gids, err := readMap("/proc/self/gid_map")
-		if err != nil {
-			return nil, err
-		}
-		sg, _ := os.ReadFile("/proc/self/setgroups")
-		return &Mapping{Mode: Inherit, UID: identity(uids), GID: identity(gids),
-			Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
+		return ownMaps(Inherit)
 	}
 	single := &Mapping{Mode: Single,
 		UID: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(euid), Size: 1}},
@@ -197,17 +187,31 @@ func rootIs(maps []specs.LinuxIDMapping, host uint32) bool {
 
 // Owned is the mapping of urun's own user namespace, for a config whose
 // user namespace path is urun's own: the container stays in it.
-func Owned() (*Mapping, error) {
-	uids, err := readMap("/proc/self/uid_map")
+func Owned() (*Mapping, error) { return ownMaps(Own) }
+
+// ownMaps keeps every ID of urun's own user namespace, unchanged.
+func ownMaps(mode Mode) (*Mapping, error) {
+	m, err := procMaps("/proc/self/", mode)
 	if err != nil {
 		return nil, err
 	}
-	gids, err := readMap("/proc/self/gid_map")
+	m.UID, m.GID = identity(m.UID), identity(m.GID)
+	return m, nil
+}
+
+// procMaps reads a process's maps (dir is /proc/PID/) as seen from urun's
+// namespace: inside ID -> ID in urun's.
+func procMaps(dir string, mode Mode) (*Mapping, error) {
+	uids, err := readMap(dir + "uid_map")
 	if err != nil {
 		return nil, err
 	}
-	sg, _ := os.ReadFile("/proc/self/setgroups")
-	return &Mapping{Mode: Own, UID: identity(uids), GID: identity(gids), Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
+	gids, err := readMap(dir + "gid_map")
+	if err != nil {
+		return nil, err
+	}
+	sg, _ := os.ReadFile(dir + "setgroups")
+	return &Mapping{Mode: mode, UID: uids, GID: gids, Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
 }
 
 func covered(field string, want, have []specs.LinuxIDMapping, mode Mode) error {
