@@ -19,7 +19,7 @@ import (
 // podman's hook JSON format, as a person installs one (GPU toolkits do the
 // same): the runtime runs it, with the container's state on stdin, and
 // podman's run succeeds. --network=none: podman's own network namespace
-// would be joined by path, which urun refuses.
+// is joined by path (TestPodmanNetwork covers that); none keeps this to hooks.
 func TestPodmanHooks(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
 		podman, err := exec.LookPath("podman")

@@ -52,7 +52,7 @@ func TestBuildahRunTerminal(t *testing.T) {
 // TestPodmanRunTerminal: `podman run -it` typed at a terminal, through
 // conmon: conmon hands urun a console socket and receives the master,
 // podman relays it. --network=host: podman's default network is a
-// namespace joined by path, which urun refuses (another issue).
+// namespace joined by path (TestPodmanNetwork covers that).
 func TestPodmanRunTerminal(t *testing.T) {
 	podman, err := exec.LookPath("podman")
 	if err != nil {

@@ -230,7 +230,7 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
 		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
-		Terminal: p.Console != nil,
+		Terminal:  p.Console != nil,
 		SetupCaps: o.Mapping.SetupCaps() || o.Mapping.Mode == userns.Join,
 	}
 	if o.Listen != nil {
