@@ -134,7 +134,15 @@ func readMap(path string) ([]specs.LinuxIDMapping, error) {
 func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 	// Container 0 need not be urun's own ID (podman's --userns=keep-id
 	// maps the account to itself): the placeholder then keeps its set-up
-	// capabilities through exec in the ambient set (SetupCaps).
+	// capabilities through exec in the ambient set (SetupCaps). But it
+	// sets up as urun's own IDs, which must exist in the container (files
+	// it makes would otherwise fail with EOVERFLOW).
+	if err := ownMapped("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
+		return err
+	}
+	if err := ownMapped("linux.gidMappings", "gid", gids, rootHost(m.GID)); err != nil {
+		return err
+	}
 	if err := covered("linux.uidMappings", uids, m.UID, m.Mode); err != nil {
 		return err
 	}
@@ -163,6 +171,16 @@ func rootHost(maps []specs.LinuxIDMapping) uint32 {
 		}
 	}
 	return 0
+}
+
+func ownMapped(field, kind string, want []specs.LinuxIDMapping, own uint32) error {
+	if len(want) == 0 {
+		return nil
+	}
+	if _, ok := hostRange(want, own); !ok {
+		return fmt.Errorf("%s: urun's own %s %d is not mapped; map it (to 0, or to itself as podman's --userns=keep-id does): urun sets the container up as that %s", field, kind, own, kind)
+	}
+	return nil
 }
 
 // SetupCaps reports whether the placeholder's own uid or gid (urun's) is

@@ -125,6 +125,11 @@ func TestUseConfig(t *testing.T) {
 	if err := m.useConfig(keepID, nil); err != nil {
 		t.Errorf("useConfig(keep-id) = %v", err)
 	}
+	m = subIDMapping()
+	if err := m.useConfig([]idm{{ContainerID: 0, HostID: 100000, Size: 10}}, nil); err == nil ||
+		err.Error() != "linux.uidMappings: urun's own uid 1000 is not mapped; map it (to 0, or to itself as podman's --userns=keep-id does): urun sets the container up as that uid" {
+		t.Errorf("useConfig(own uid unmapped) = %v", err)
+	}
 	mine := &Mapping{Mode: Inherit, UID: []idm{{ContainerID: 0, HostID: uint32(os.Geteuid()), Size: 1}}, GID: []idm{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}}
 	if mine.SetupCaps() {
 		t.Errorf("SetupCaps with urun's own IDs as root: true")
