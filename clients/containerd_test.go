@@ -143,8 +143,8 @@ func TestCtrTask(t *testing.T) {
 
 // TestCtrWithOwnNetns: --with-ns network:PATH naming the namespace the
 // runtime already runs in.
-// NEEDS-NETNS: passes once urun stays in a namespace it is asked to join
-// and already is in (issue 15, branch netns).
+// OWN-NETNS: urun stays in a namespace it is asked to join and already
+// is in (issue 15).
 func TestCtrWithOwnNetns(t *testing.T) {
 	containerd(t)
 	host, err := os.Readlink("/proc/self/ns/net")

@@ -106,9 +106,8 @@ func TestDockerNetworkRefused(t *testing.T) {
 
 // TestDockerHostNetwork: plain run, exit status, -d with docker top, stop
 // and rm.
-// NEEDS-NETNS: --network=host passes the path of the host's network
-// namespace, which urun runs in; this passes once urun stays in it (issue
-// 15, branch netns).
+// OWN-NETNS: --network=host passes the path of the host's network
+// namespace, which urun runs in; urun stays in it (issue 15).
 func TestDockerHostNetwork(t *testing.T) {
 	host := []string{"--rm", "--network=host"}
 	if r := dockerRun(t, host, "sh", "-c", "echo hello; id -u"); r.Code != 0 || r.Stdout != "hello\n0\n" {

@@ -11,10 +11,9 @@
 //	                 validate the harness; urun's refusals are then
 //	                 expected to succeed, as runc honours them
 //
-// Tests marked NEEDS-NETNS run containers with Docker's --network=host
-// or ctr --with-ns, which pass the path of the network namespace urun
-// already runs in: they pass once urun stays in its own namespace when
-// asked to join it (issue 15, branch netns).
+// Tests marked OWN-NETNS run containers with Docker's --network=host or
+// ctr --with-ns, which pass the path of the network namespace urun already
+// runs in: urun stays in it (issue 15).
 package clients
 
 import (
