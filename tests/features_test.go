@@ -53,6 +53,14 @@ var featureCases = []featureCase{
 	{name: "hook-relative", rows: []string{"hooks.createRuntime"},
 		refused: `hooks.createRuntime[0].path: "true" is not an absolute path (see unsupported.md)`},
 	{name: "namespace-join", rows: []string{"linux.namespaces.path"},
+		// A user and a UTS namespace the account made (HOLDER); the nested
+		// account is root of another user namespace, which cannot join it.
+		only:    func(a *Account) bool { return !a.Nested },
+		prepare: func(e *Env, a *Account, raw string) string {
+			return strings.ReplaceAll(raw, "HOLDER", strconv.Itoa(holder(e.T, a, "unshare", "-U", "-r", "-u")))
+		},
+		stdout: []string{"urun-joined"}},
+	{name: "namespace-join-missing",
 		refused: "linux.namespaces[2].path: open /run/netns/urun-missing: no such file or directory (the namespace's holder may have exited: a /proc/PID/ns path lives as long as PID)"},
 	{name: "namespace-join-mount", rows: []string{"linux.namespaces.path.mount"},
 		refused: "linux.namespaces[1].path: /run/urun-missing/mnt: joining a mount namespace is not supported (urun always makes its own mount namespace); only a path to urun's own mount namespace is accepted (see unsupported.md)"},
