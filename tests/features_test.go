@@ -55,7 +55,7 @@ var featureCases = []featureCase{
 	{name: "namespace-join", rows: []string{"linux.namespaces.path"},
 		// A user and a UTS namespace the account made (HOLDER); the nested
 		// account is root of another user namespace, which cannot join it.
-		only:    func(a *Account) bool { return !a.Nested },
+		only: func(a *Account) bool { return !a.Nested },
 		prepare: func(e *Env, a *Account, raw string) string {
 			return strings.ReplaceAll(raw, "HOLDER", strconv.Itoa(holder(e.T, a, "unshare", "-U", "-r", "-u")))
 		},
