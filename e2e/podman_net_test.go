@@ -74,6 +74,10 @@ func TestPodmanNetwork(t *testing.T) {
 		if body != "served-on-80\n" {
 			t.Errorf("GET: %q", body)
 		}
+		// podman exec enters the container's namespaces, the joined one too.
+		if out := must("exec", "web", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort"); out != "lo\ntap0\n" {
+			t.Errorf("podman exec: interfaces %q, want the container's lo and tap0", out)
+		}
 		must("rm", "-f", "web")
 	})
 

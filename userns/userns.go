@@ -228,7 +228,10 @@ func procMaps(dir string, mode Mode) (*Mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, _ := os.ReadFile(dir + "setgroups")
+	sg, err := os.ReadFile(dir + "setgroups")
+	if err != nil {
+		return nil, err
+	}
 	return &Mapping{Mode: mode, UID: uids, GID: gids, Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}, nil
 }
 
@@ -354,21 +357,11 @@ func onlyOwnGID(maps []specs.LinuxIDMapping, gid uint32) bool {
 // OfProcess is the mapping of the user namespace pid runs in, as seen from
 // ours: what `urun exec` checks a process.user against.
 func OfProcess(pid int) (*Mapping, error) {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	uids, err := readMap(dir + "uid_map")
+	m, err := procMaps("/proc/"+strconv.Itoa(pid)+"/", Inherit)
 	if err != nil {
 		return nil, err
 	}
-	gids, err := readMap(dir + "gid_map")
-	if err != nil {
-		return nil, err
-	}
-	sg, err := os.ReadFile(dir + "setgroups")
-	if err != nil {
-		return nil, err
-	}
-	m := &Mapping{Mode: Inherit, UID: uids, GID: gids, Setgroups: !bytes.HasPrefix(sg, []byte("deny"))}
-	if len(uids) == 1 && uids[0].Size == 1 {
+	if len(m.UID) == 1 && m.UID[0].Size == 1 {
 		m.Mode = Single
 	}
 	return m, nil
