@@ -48,6 +48,7 @@ type createOpts struct {
 	// detach (run --detach): an interrupt before the release cleans up as
 	// in create; the caller releases, then calls created.guard.forwardTo.
 	detach bool
+	loaded *config.Bundle // a config built in memory (launch), instead of bundle/config.json
 }
 
 // created is a set-up container whose process waits to be released.
@@ -74,9 +75,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if o.preserveFDs < 0 {
 		return nil, fmt.Errorf("--preserve-fds: %d is negative", o.preserveFDs)
 	}
-	b, err := config.Read(o.bundle)
-	if err != nil {
-		return nil, err
+	b := o.loaded
+	if b == nil {
+		if b, err = config.Read(o.bundle); err != nil {
+			return nil, err
+		}
 	}
 	ulog.Trace("config read")
 	store, err := scaffold.OpenStore(g.Root)

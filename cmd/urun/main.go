@@ -60,6 +60,7 @@ type cli struct {
 	Spec     specCmd          `kong:"-"`
 	Features featuresCmd      `kong:"-"`
 	Ps       psCmd            `kong:"-"`
+	Launch   launchCmd        `kong:"-"`
 }
 
 // verbs lists the commands in help order; refused.go appends the verbs
@@ -79,6 +80,7 @@ var verbs = []struct {
 	{"spec", "Write a config.json that urun runs as is.", func(c *cli) any { return &c.Spec }},
 	{"features", "Print the OCI features document: what urun supports.", func(c *cli) any { return &c.Features }},
 	{"ps", "List a container's processes: ps(1) lines, or a JSON array of PIDs.", func(c *cli) any { return &c.Ps }},
+	{"launch", "Run a command in an image as yourself, for MPI ranks and Slurm tasks (urun launch IMAGE -- CMD).", func(c *cli) any { return &c.Launch }},
 }
 
 // globalsWithValue are the global flags whose value may be the next word.
@@ -91,11 +93,17 @@ var globalsWithValue = map[string]bool{"--root": true, "--log": true, "--log-for
 // verb, --help, a typo) means: register every verb, so help and "did you
 // mean" see them all. kong still parses and checks everything.
 func verbIn(args []string) string {
+	v, _ := verbAt(args)
+	return v
+}
+
+// verbAt is verbIn with the verb's index in args.
+func verbAt(args []string) (string, int) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			return ""
+			return "", -1
 		case globalsWithValue[a]:
 			i++
 		case a == "--rootless":
@@ -106,13 +114,13 @@ func verbIn(args []string) string {
 		default:
 			for _, v := range verbs {
 				if v.name == a {
-					return a
+					return a, i
 				}
 			}
-			return ""
+			return "", -1
 		}
 	}
-	return ""
+	return "", -1
 }
 
 // rootlessFlag is runc's --rootless, which takes an optional value.
@@ -162,6 +170,7 @@ func main() {
 }
 
 func realMain(args []string) int {
+	args = launchArgs(args)
 	switch verbIn(args) {
 	case "run":
 		startEarlyNotify(forwarded, forwardedRest)

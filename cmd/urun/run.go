@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/config"
 	"urun/console"
 	"urun/ulog"
 )
@@ -24,6 +25,16 @@ type runCmd struct {
 	NoPivot       bool   `name:"no-pivot" hidden:""`
 	Keep          bool   `help:"Keep the container's state after it exits."`
 	ID            string `arg:"" help:"Container ID."`
+
+	loaded *config.Bundle // launch: the config, built in memory
+	verb   string         // for errors: "run", or "launch"
+}
+
+func (c *runCmd) name() string {
+	if c.verb == "" {
+		return "run"
+	}
+	return c.verb
 }
 
 // forwarded are the signals run passes on to the container: all that can
@@ -61,15 +72,15 @@ func (c *runCmd) Run(g *Globals) error {
 	if !c.Detach {
 		// Orphans of the container become our children (see reap.go).
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return wrap("run", c.ID, err)
+			return wrap(c.name(), c.ID, err)
 		}
 	}
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
-		preserveFDs: c.PreserveFds, park: false, detach: c.Detach,
+		preserveFDs: c.PreserveFds, park: false, detach: c.Detach, loaded: c.loaded,
 	})
 	if err != nil {
-		return wrap("run", c.ID, err)
+		return wrap(c.name(), c.ID, err)
 	}
 	var relay *console.Relay
 	if ct.master != nil {
@@ -78,7 +89,7 @@ func (c *runCmd) Run(g *Globals) error {
 			ct.master.Close()
 			ct.ph.Kill()
 			c.cleanup(g)
-			return wrap("run", c.ID, err)
+			return wrap(c.name(), c.ID, err)
 		}
 		defer relay.Close(0)
 	}
@@ -91,7 +102,7 @@ func (c *runCmd) Run(g *Globals) error {
 	if err := ct.ph.Release(); err != nil {
 		ct.ph.Cmd.Wait()
 		c.cleanup(g)
-		return wrap("run", c.ID, err)
+		return wrap(c.name(), c.ID, err)
 	}
 	poststart("run", ct.state)
 	done := forward(sigs, func(s os.Signal) {
@@ -128,7 +139,7 @@ func (c *runCmd) Run(g *Globals) error {
 		poststop("run", ct.state)
 	}
 	if werr != nil {
-		return wrap("run", c.ID, fmt.Errorf("wait for the container process: %w", werr))
+		return wrap(c.name(), c.ID, fmt.Errorf("wait for the container process: %w", werr))
 	}
 	return exitStatus(ws)
 }
@@ -157,7 +168,7 @@ func (c *runCmd) release(g *Globals, ct *created) error {
 		ct.lock.Close()
 		ct.ph.Cmd.Wait()
 		c.cleanup(g)
-		return wrap("run", c.ID, err)
+		return wrap(c.name(), c.ID, err)
 	}
 	ct.guard.forwardTo(ct.ph.Cmd.Process)
 	ct.lock.Close()

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"urun/config"
+	"urun/launch"
+)
+
+// launchCmd is the HPC front end, modelled on Charliecloud's ch-run: one
+// command per rank, no bundle written, the caller's IDs, environment and
+// working directory kept. It runs as `run` does (foreground, exit status
+// and signals passed through, nothing left behind).
+type launchCmd struct {
+	AsRoot   bool     `name:"as-root" help:"Run as root in the container (uid 0 mapped to you) instead of as yourself. After the verb, --root means this too."`
+	Env      []string `short:"e" name:"env" sep:"none" help:"Set NAME=VALUE in the container (repeatable); the caller's environment is passed through."`
+	UnsetEnv []string `name:"unset-env" sep:"none" help:"Remove NAME from the environment passed through (repeatable)."`
+	Bind     []string `short:"b" name:"bind" sep:"none" help:"Bind SRC at DST (default: the same path), read-only with :ro (repeatable)."`
+	NoHome   bool     `name:"no-home" help:"Do not bind $HOME."`
+	Write    bool     `short:"w" help:"Make the image writable (default: read-only, so ranks share it safely)."`
+	Image    string   `arg:"" help:"A rootfs directory, or a bundle directory whose config.json is the template."`
+	Cmd      []string `arg:"" passthrough:"" help:"The command and its arguments, after --."`
+}
+
+func (c *launchCmd) Run(g *Globals) error {
+	id := "launch-" + strconv.Itoa(os.Getpid())
+	o := launch.Options{Image: c.Image, Args: c.Cmd, Root: c.AsRoot, Env: c.Env,
+		UnsetEnv: c.UnsetEnv, Binds: c.Bind, NoHome: c.NoHome, Write: c.Write}
+	if len(o.Args) > 0 && o.Args[0] == "--" {
+		o.Args = o.Args[1:]
+	}
+	if err := o.Host(); err != nil {
+		return wrap("launch", id, err)
+	}
+	lc, err := launch.Build(o)
+	if err != nil {
+		return wrap("launch", id, err)
+	}
+	raw, err := json.Marshal(lc.Spec)
+	if err != nil {
+		return wrap("launch", id, fmt.Errorf("encode config: %w", err))
+	}
+	r := &runCmd{ID: id, verb: "launch", loaded: &config.Bundle{Dir: lc.Dir, Raw: raw}}
+	return r.Run(g)
+}
+
+// launchArgs reads `--root` after the launch verb as --as-root, the name
+// HPC users know; before the verb it stays runc's state directory.
+func launchArgs(args []string) []string {
+	verb, at := verbAt(args)
+	if verb != "launch" {
+		return args
+	}
+	out := append([]string(nil), args...)
+	for i := at + 1; i < len(out) && out[i] != "--"; i++ {
+		if out[i] == "--root" {
+			out[i] = "--as-root"
+		}
+	}
+	return out
+}
