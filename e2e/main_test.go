@@ -71,6 +71,7 @@ func recordTiming(what string, d time.Duration, code int) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSlurm()
 	if len(timings) > 0 {
 		// One line per kind of invocation and account: count, min, mean, max.
 		type agg struct {
@@ -268,6 +269,10 @@ type account struct {
 	global             []string
 	ctxN               int
 	ctxMu              sync.Mutex
+
+	mpiOnce sync.Once // the MPI image (hpc_test.go)
+	mpiImg  string
+	mpiErr  error
 
 	baseOnce     sync.Once
 	baseManifest map[string]fsEntry
