@@ -622,8 +622,11 @@ func (c *checker) cgroups(l *specs.Linux) error {
 }
 
 func (c *checker) linuxIgnored(l *specs.Linux) error {
-	if len(l.Devices) > 0 {
-		c.ignore("linux.devices", "linux.devices")
+	for i, d := range l.Devices {
+		c.honour("linux.devices")
+		if err := mount.CheckDevice(d); err != nil {
+			return c.refuse("linux.devices", "linux.devices["+strconv.Itoa(i)+"]", err.Error())
+		}
 	}
 	if l.Seccomp != nil {
 		c.ignore("linux.seccomp", "linux.seccomp")

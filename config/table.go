@@ -120,7 +120,7 @@ var Table = []Feature{
 	{"linux.uidMappings", "linux.uidMappings", Honoured, "used when the account's IDs cover every host ID; refused naming the first unavailable one otherwise; absent, urun maps every ID the account has: itself as 0 and its subordinate ranges from 1, or, run as root in a user namespace (nested in buildah), every ID of that namespace", "ignored beyond one uid"},
 	{"linux.gidMappings", "linux.gidMappings", Honoured, "as uidMappings, for groups", "ignored beyond one gid"},
 	{"linux.timeOffsets", "linux.timeOffsets", Refused, "needs a time namespace, which urun does not create; the clocks would silently differ", ""},
-	{"linux.devices", "linux.devices", Ignored, "device nodes cannot be made without privilege; a tmpfs /dev gets null zero full random urandom tty bound from the host", "ignored: all host devices"},
+	{"linux.devices", "linux.devices", Honoured, "each listed node is bound from the host's same path (mknod needs privilege), as rootless runc does, so GPUs and InfiniBand devices reach the container; a device the host lacks, or whose type or number differs, is refused naming it", "ignored: all host devices"},
 	{"linux.cgroupsPath", "linux.cgroupsPath", Ignored, "urun manages no cgroups; the container stays in the caller's cgroup", chIgnored},
 	{"linux.resources.devices", "linux.resources.devices", Ignored, "urun manages no cgroups, so no device rules; devices are limited to those bound into /dev", chIgnored},
 	{"linux.resources.memory", "linux.resources.memory", Ignored, "urun manages no cgroups, so no memory limit", chIgnored},

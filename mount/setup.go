@@ -45,6 +45,7 @@ func Setup(spec *specs.Spec, env Env) error {
 		{"bind rootfs", s.bindRootfs, "bind rootfs"},
 		{"", s.configMounts, "config mounts"},
 		{"", s.populateDev, "/dev"},
+		{"", s.bindDevices, "linux.devices"},
 		{"", s.beforePivot, "before pivot_root"},
 		{"pivot_root", s.pivot, "pivot_root"},
 		{"", s.maskPaths, "masked paths"},

@@ -185,9 +185,10 @@ type setupConfig struct {
 	Mounts  []specs.Mount  `json:"mounts"`
 	Hooks   *specs.Hooks   `json:"hooks"`
 	Linux   *struct {
-		MaskedPaths       []string `json:"maskedPaths"`
-		ReadonlyPaths     []string `json:"readonlyPaths"`
-		RootfsPropagation string   `json:"rootfsPropagation"`
+		MaskedPaths       []string            `json:"maskedPaths"`
+		ReadonlyPaths     []string            `json:"readonlyPaths"`
+		RootfsPropagation string              `json:"rootfsPropagation"`
+		Devices           []specs.LinuxDevice `json:"devices"`
 	} `json:"linux"`
 }
 
@@ -202,7 +203,7 @@ func decodeSetup(raw []byte) (*specs.Spec, error) {
 	spec := &specs.Spec{Process: c.Process, Root: c.Root, Mounts: c.Mounts, Hooks: c.Hooks}
 	if c.Linux != nil {
 		spec.Linux = &specs.Linux{MaskedPaths: c.Linux.MaskedPaths, ReadonlyPaths: c.Linux.ReadonlyPaths,
-			RootfsPropagation: c.Linux.RootfsPropagation}
+			RootfsPropagation: c.Linux.RootfsPropagation, Devices: c.Linux.Devices}
 	}
 	return spec, nil
 }
