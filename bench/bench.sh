@@ -353,6 +353,12 @@ outer() {
 		printf '### (e) buildah build\n\nbuildah is not installed: skipped.\n\n' >"$work/buildah.md"
 	fi
 
+	# (f) HPC (issue 18): mpirun launch time and ping-pong, as urunnosub.
+	if [ "${BENCH_HPC:-1}" = 1 ]; then
+		URUN_BIN=$URUN_BIN bash "$here/hpc.sh" "$work/hpc.md" ||
+			printf '### HPC\n\nharness error (bench/hpc.sh)\n\n' >"$work/hpc.md"
+	fi
+
 	local outf=${BENCH_OUT:-$here/results.md}
 	{
 		echo "# urun benchmark"
@@ -371,6 +377,7 @@ outer() {
 		echo
 		cat "$work/tables.md"
 		[ ! -f "$work/buildah.md" ] || cat "$work/buildah.md"
+		[ ! -f "$work/hpc.md" ] || { echo; cat "$work/hpc.md"; }
 	} >"$work/results.md"
 	cat "$work/results.md"
 	if cp "$work/results.md" "$outf" 2>/dev/null; then

@@ -35,11 +35,16 @@ slirp4netns
 catatonit
 containerd
 docker.io
+openmpi-bin
+libopenmpi-dev
+slurm-wlm
+munge
 "
 # buildah, uidmap, busybox-static: the integration and e2e tests
 # podman slirp4netns catatonit: e2e hooks, terminal, exec and network tests
 # containerd docker.io: the client tests (clients/); docker.io without its
 #   recommends (~6 s)
+# openmpi-bin libopenmpi-dev slurm-wlm munge: the HPC tests (e2e/hpc_test.go)
 pkgs=$(echo $pkgs)
 
 missing=
