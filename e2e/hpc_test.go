@@ -36,19 +36,21 @@ func (a *account) mpiImage(t *testing.T) string {
 	return a.mpiImg
 }
 
-var rankLine = regexp.MustCompile(`(?m)^rank (\d+) of (\d+) uid (\d+) cwd (\S+) var (\S+)$`)
+var rankLine = regexp.MustCompile(`(?m)^rank (\d+) of (\d+) uid (\d+) cwd (\S+) var (\S+) userns (\S+)$`)
 
 // checkRanks asserts that n ranks reported, each as the account, in its
-// working directory, with the variable passed through.
-func (a *account) checkRanks(t *testing.T, r *result, n int, wantVar string) {
+// working directory, with the variable passed through; it returns how
+// many distinct user namespaces they ran in.
+func (a *account) checkRanks(t *testing.T, r *result, n int, wantVar string) int {
 	t.Helper()
 	ms := rankLine.FindAllStringSubmatch(r.Stdout, -1)
 	if len(ms) != n {
 		t.Fatalf("want %d rank lines, got %d: %s", n, len(ms), r.describe())
 	}
-	seen := map[string]bool{}
+	seen, userns := map[string]bool{}, map[string]bool{}
 	for _, m := range ms {
 		seen[m[1]] = true
+		userns[m[6]] = true
 		if m[2] != strconv.Itoa(n) || m[3] != strconv.Itoa(a.uid) || m[4] != a.work || m[5] != wantVar {
 			t.Errorf("rank line %q: want size %d, uid %d, cwd %s, var %s", m[0], n, a.uid, a.work, wantVar)
 		}
@@ -59,7 +61,12 @@ func (a *account) checkRanks(t *testing.T, r *result, n int, wantVar string) {
 	if !strings.Contains(r.Stdout, "pingpong 1024 bytes") {
 		t.Errorf("no ping-pong result: %s", r.describe())
 	}
+	return len(userns)
 }
+
+// cmaOff is Open MPI's warning when ranks are in different user
+// namespaces.
+const cmaOff = "CMA is\nnot available due to different user namespaces"
 
 func TestMPIRun(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
@@ -69,7 +76,9 @@ func TestMPIRun(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("mpirun: %s", r.describe())
 		}
-		a.checkRanks(t, r, 4, "from-host")
+		if ns := a.checkRanks(t, r, 4, "from-host"); ns != 4 {
+			t.Errorf("without --join: ranks in %d user namespaces, want 4 (one container each)", ns)
+		}
 
 		// Shared memory only: the ranks must reach each other's segments
 		// in the host's /dev/shm (a private one makes this fail).
@@ -79,12 +88,61 @@ func TestMPIRun(t *testing.T) {
 		}
 		a.checkRanks(t, r, 4, "x")
 
+		// --join: one container for the job's ranks on this node, so
+		// cross-memory attach works between them.
+		join := []string{"mpirun", "--oversubscribe", "-np", "4", suite.runtime, "launch", "--join", img, "--", "/pingpong"}
+		r = a.runCmd([]string{"URUN_TEST_VAR=j"}, 2*time.Minute, join)
+		if r.Code != 0 {
+			t.Fatalf("mpirun with --join: %s", r.describe())
+		}
+		if ns := a.checkRanks(t, r, 4, "j"); ns != 1 {
+			t.Errorf("--join: ranks in %d user namespaces, want 1", ns)
+		}
+		if strings.Contains(r.Combined, cmaOff) {
+			t.Errorf("--join: Open MPI says CMA is off: %s", r.describe())
+		}
+
 		// The rank's exit status reaches mpirun.
 		r = a.runCmd(nil, 2*time.Minute, []string{"mpirun", "--oversubscribe", "-np", "2", suite.runtime, "launch", img, "--", "/pingpong", "3"})
 		if r.Code != 3 {
 			t.Errorf("ranks exiting 3: mpirun exited %d, want 3: %s", r.Code, r.describe())
 		}
 	})
+}
+
+// TestJoinOutlivesFirstRank: a group's first rank exits before the others
+// start; they still join its container (the same user namespace), and the
+// last one to leave takes the container and the group's files with it.
+func TestJoinOutlivesFirstRank(t *testing.T) {
+	forEachAccount(t, func(t *testing.T, a *account) {
+		img := a.mpiImage(t)
+		tag := "outlive-" + suite.token
+		var seen []string
+		for i := 0; i < 3; i++ {
+			r := a.runCmd(nil, time.Minute, []string{suite.runtime, "launch", "--join-tag", tag, "--join-ct", "3", img, "--",
+				"readlink", "/proc/self/ns/user"})
+			if r.Code != 0 {
+				t.Fatalf("rank %d: %s", i, r.describe())
+			}
+			seen = append(seen, strings.TrimSpace(r.Stdout))
+			if i < 2 && !hasJoinFiles(a) {
+				t.Fatalf("after rank %d of 3 the group is gone: %v", i, a.stateEntries())
+			}
+		}
+		if seen[0] == "" || seen[0] != seen[1] || seen[1] != seen[2] {
+			t.Errorf("ranks of one --join group ran in user namespaces %q, want one", seen)
+		}
+		// forEachAccount's check: no container, no group file left.
+	})
+}
+
+func hasJoinFiles(a *account) bool {
+	for _, e := range a.stateEntries() {
+		if strings.Contains(e, "/join-") {
+			return true
+		}
+	}
+	return false
 }
 
 // slurm is the one-node cluster of scripts/slurm-node.sh, started once.
@@ -125,16 +183,25 @@ func TestSrun(t *testing.T) {
 		img := a.mpiImage(t)
 		conf := "SLURM_CONF=" + slurmConf(t)
 		r := a.runCmd([]string{conf, "URUN_TEST_VAR=slurm"}, 2*time.Minute,
-			[]string{"srun", "-n", "4", "--mpi=pmix", suite.runtime, "launch", img, "--", "/pingpong"})
+			[]string{"srun", "-O", "-n", "4", "--mpi=pmix", suite.runtime, "launch", img, "--", "/pingpong"})
 		if r.Code != 0 {
 			t.Fatalf("srun: %s", r.describe())
 		}
 		a.checkRanks(t, r, 4, "slurm")
+		r = a.runCmd([]string{conf, "URUN_TEST_VAR=sj"}, 2*time.Minute,
+			[]string{"srun", "-O", "-n", "4", "--mpi=pmix", suite.runtime, "launch", "--join", img, "--", "/pingpong"})
+		if r.Code != 0 {
+			t.Fatalf("srun with --join: %s", r.describe())
+		}
+		if ns := a.checkRanks(t, r, 4, "sj"); ns != 1 {
+			t.Errorf("srun --join: ranks in %d user namespaces, want 1", ns)
+		}
 
 		// A cancelled job: srun's SIGTERM (then SIGKILL) reaches every
-		// rank, and nothing of urun's is left (forEachAccount checks).
-		p, err := a.startCmd([]string{conf}, []string{"srun", "-n", "2", "--job-name=urun-cancel-" + a.name,
-			suite.runtime, "launch", img, "--", "sh", "-c", "echo started; exec sleep 600"})
+		// rank, and nothing of urun's is left, --join's container and
+		// group files included (forEachAccount checks).
+		p, err := a.startCmd([]string{conf}, []string{"srun", "-O", "-n", "2", "--job-name=urun-cancel-" + a.name,
+			suite.runtime, "launch", "--join", img, "--", "sh", "-c", "echo started; exec sleep 600"})
 		if err != nil {
 			t.Fatal(err)
 		}

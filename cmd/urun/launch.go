@@ -21,6 +21,9 @@ type launchCmd struct {
 	Bind     []string `short:"b" name:"bind" sep:"none" help:"Bind SRC at DST (default: the same path), read-only with :ro (repeatable)."`
 	NoHome   bool     `name:"no-home" help:"Do not bind $HOME."`
 	Write    bool     `short:"w" help:"Make the image writable (default: read-only, so ranks share it safely)."`
+	Join     bool     `short:"j" help:"Share one container (user and mount namespace) among the ranks of this job on this node: cross-memory attach works between them and the set-up is paid once."`
+	JoinTag  string   `name:"join-tag" help:"With --join: the group's name, instead of the job and launcher found in the environment."`
+	JoinCt   int      `name:"join-ct" help:"With --join: how many ranks run on this node (default: from Open MPI's or Slurm's environment)."`
 	Image    string   `arg:"" help:"A rootfs directory, or a bundle directory whose config.json is the template."`
 	Cmd      []string `arg:"" passthrough:"" help:"The command and its arguments, after --."`
 }
@@ -42,6 +45,9 @@ func (c *launchCmd) Run(g *Globals) error {
 	raw, err := json.Marshal(lc.Spec)
 	if err != nil {
 		return wrap("launch", id, fmt.Errorf("encode config: %w", err))
+	}
+	if c.Join || c.JoinTag != "" || c.JoinCt != 0 {
+		return wrap("launch", "", c.runJoined(g, lc, raw))
 	}
 	r := &runCmd{ID: id, verb: "launch", loaded: &config.Bundle{Dir: lc.Dir, Raw: raw}}
 	return r.Run(g)

@@ -166,6 +166,9 @@ func main() {
 	if len(os.Args) > 0 && os.Args[0] == enter.Arg0 {
 		enter.ChildMain()
 	}
+	if len(os.Args) > 0 && os.Args[0] == janitorArg0 {
+		os.Exit(janitorMain(os.Args[1:]))
+	}
 	os.Exit(realMain(os.Args[1:]))
 }
 
@@ -178,6 +181,8 @@ func realMain(args []string) int {
 		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
 			startEarlyNotify(forwarded, forwardedRest)
 		}
+	case "launch": // foreground, always
+		startEarlyNotify(forwarded, forwardedRest)
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
 			startEarlyNotify(interrupting, nil)

@@ -1,5 +1,6 @@
 /* pingpong: the MPI test program of urun's HPC tests. Every rank prints
- * its rank, uid, cwd and the value of URUN_TEST_VAR; ranks 0 and 1 then
+ * its rank, uid, cwd, the value of URUN_TEST_VAR and its user namespace;
+ * ranks 0 and 1 then
  * exchange messages and rank 0 prints the round-trip latency per size.
  * Exit status: argv[1] if given (to test that it passes through), else 0. */
 #include <mpi.h>
@@ -11,14 +12,17 @@
 int main(int argc, char **argv)
 {
 	int rank, size, iters = 1000;
-	char cwd[4096], *buf;
+	char cwd[4096], ns[64] = "?", *buf;
+	ssize_t n;
 	const char *v = getenv("URUN_TEST_VAR");
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	if (!getcwd(cwd, sizeof cwd))
 		strcpy(cwd, "?");
-	printf("rank %d of %d uid %d cwd %s var %s\n", rank, size, (int)getuid(), cwd, v ? v : "-");
+	if ((n = readlink("/proc/self/ns/user", ns, sizeof ns - 1)) > 0)
+		ns[n] = 0;
+	printf("rank %d of %d uid %d cwd %s var %s userns %s\n", rank, size, (int)getuid(), cwd, v ? v : "-", ns);
 	fflush(stdout);
 	buf = calloc(1, 1 << 20);
 	if (size >= 2 && rank < 2) {
