@@ -32,12 +32,13 @@ cp "$urun" "$work/urun"
 chmod 755 "$work/urun"
 sh "$repo/scripts/mkmpiimage.sh" "$work/img" "$user" >/dev/null
 as() { su "$user" -s /bin/bash -c "cd $work && $*"; }
-contenders=(bare ch-run urun)
+contenders=(bare ch-run urun join)
 cmd() { # contender: the rank's command prefix
 	case $1 in
 	bare) echo "" ;;
 	ch-run) echo "ch-run $work/img --" ;;
 	urun) echo "$work/urun launch $work/img --" ;;
+	join) echo "$work/urun launch --join $work/img --" ;;
 	esac
 }
 # One job's wall time in ns, as the account (the su is outside the timing).
@@ -50,8 +51,8 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else pr
 {
 	echo "### HPC: \`mpirun -np N CONTENDER true\` per job (as $user, $rounds interleaved rounds, median ms; overhead per rank vs bare)"
 	echo
-	echo "| N | bare | ch-run | urun launch | ch-run − bare per rank | urun − bare per rank | urun ÷ ch-run overhead |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| N | bare | ch-run | urun launch | urun launch --join | per rank: ch-run − bare | urun − bare | --join − bare | urun ÷ ch-run | --join ÷ ch-run |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 } >"$out"
 for n in 2 4 8; do
 	for c in "${contenders[@]}"; do : >"$work/t.$n.$c"; done
@@ -60,10 +61,11 @@ for n in 2 4 8; do
 			as "./time.sh mpirun --oversubscribe -np $n $(cmd "$c") /bin/true" >>"$work/t.$n.$c"
 		done
 	done
-	b=$(median <"$work/t.$n.bare"); h=$(median <"$work/t.$n.ch-run"); u=$(median <"$work/t.$n.urun")
-	awk -v n="$n" -v b="$b" -v h="$h" -v u="$u" 'BEGIN {
-		ho = (h - b) / n / 1e6; uo = (u - b) / n / 1e6
-		printf "| %d | %.1f | %.1f | %.1f | %.2f | %.2f | %s |\n", n, b / 1e6, h / 1e6, u / 1e6, ho, uo, (ho > 0 ? sprintf("%.2f×", uo / ho) : "—")
+	b=$(median <"$work/t.$n.bare"); h=$(median <"$work/t.$n.ch-run"); u=$(median <"$work/t.$n.urun"); j=$(median <"$work/t.$n.join")
+	awk -v n="$n" -v b="$b" -v h="$h" -v u="$u" -v j="$j" 'BEGIN {
+		ho = (h - b) / n / 1e6; uo = (u - b) / n / 1e6; jo = (j - b) / n / 1e6
+		printf "| %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %s |\n", n, b / 1e6, h / 1e6, u / 1e6, j / 1e6, ho, uo, jo,
+			(ho > 0 ? sprintf("%.2f×", uo / ho) : "—"), (ho > 0 ? sprintf("%.2f×", jo / ho) : "—")
 	}' >>"$out"
 	say "N=$n done"
 done
@@ -75,11 +77,11 @@ done
 	echo "|---|---|---|---|---|"
 } >>"$out"
 declare -A lat bw
-for c in bare urun; do
+for c in bare urun join; do
 	: >"$work/lat.$c"; : >"$work/bw.$c"
 done
 for r in $(seq "$pprounds"); do
-	for c in bare urun; do
+	for c in bare urun join; do
 		prog=/pingpong
 		[ "$c" = bare ] && prog=$work/img/pingpong
 		as "mpirun --oversubscribe -np 2 $(cmd "$c") $prog 2>/dev/null" >"$work/pp.out" || say "ping-pong with $c failed"
@@ -87,10 +89,10 @@ for r in $(seq "$pprounds"); do
 		awk '/^pingpong 1048576 bytes/ {print $6}' "$work/pp.out" >>"$work/bw.$c"
 	done
 done
-for c in bare urun; do
+for c in bare urun join; do
 	lat[$c]=$(median <"$work/lat.$c"); bw[$c]=$(median <"$work/bw.$c")
 done
-for c in bare urun; do
+for c in bare urun join; do
 	awk -v c="$c" -v l="${lat[$c]}" -v b="${bw[$c]}" -v lb="${lat[bare]}" -v bb="${bw[bare]}" \
 		'BEGIN {printf "| %s | %.2f | %.2f× | %.0f | %.2f× |\n", c, l, l / lb, b, b / bb}' >>"$out"
 done
