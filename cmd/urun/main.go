@@ -175,14 +175,12 @@ func main() {
 func realMain(args []string) int {
 	args = launchArgs(args)
 	switch verbIn(args) {
-	case "run":
+	case "run", "launch": // foreground (run -d too: see createOpts.detach)
 		startEarlyNotify(forwarded, forwardedRest)
 	case "exec":
 		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
 			startEarlyNotify(forwarded, forwardedRest)
 		}
-	case "launch": // foreground, always
-		startEarlyNotify(forwarded, forwardedRest)
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
 			startEarlyNotify(interrupting, nil)
