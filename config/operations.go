@@ -23,6 +23,7 @@ var Operations = []Operation{
 	{"spec", Honoured, "a config.json urun runs as is"},
 	{"features", Honoured, "this table and the config table as an OCI features document"},
 	{"ps", Honoured, "the container's processes (those kill --all reaches): ps(1) lines, or --format json PIDs"},
+	{"launch", Honoured, "urun's own front end for MPI ranks and Slurm tasks (ch-run's model, no OCI runtime has one): runs IMAGE (a rootfs, or a bundle as template) with a config built in memory, as the caller's own uid and gid, with the host's /dev, /sys, /tmp, /etc/hosts, $HOME and cwd; --join shares one container among a job's ranks on a node"},
 }
 
 // operationsWith lists the operations with disposition d, "; "-separated.
