@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -90,6 +91,7 @@ var steps = [...]func(*checker, *specs.Spec, Options) error{
 	(*checker).mounts,
 	(*checker).names,
 	(*checker).networkHooks, // before hooks, whatever hooks support: see there
+	(*checker).slirpNetwork,
 	(*checker).hooks,
 	(*checker).annotations,
 	(*checker).linux,
@@ -182,6 +184,47 @@ func (c *checker) networkHooks(s *specs.Spec, _ Options) error {
 		}
 	}
 	return nil
+}
+
+// slirpDNS is the DNS server slirp4netns provides; buildah and podman put
+// it first in the container's resolv.conf when they will run slirp4netns
+// (their default rootless network), and not for --network=none or host.
+const slirpDNS = "nameserver 10.0.2.3"
+
+// slirpNetwork refuses a new network namespace that the caller will set
+// up with slirp4netns once create returns (buildah run and podman
+// --userns=keep-id with their default network): urun creates no network
+// namespace, so slirp4netns would find the host's and fail with a bare
+// EOF, or the caller would hang. The sign is the bind at /etc/resolv.conf
+// naming slirp4netns' DNS.
+func (c *checker) slirpNetwork(s *specs.Spec, _ Options) error {
+	if s.Linux == nil {
+		return nil
+	}
+	for i, ns := range s.Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace || ns.Path != "" {
+			continue
+		}
+		for j, m := range s.Mounts {
+			if filepath.Clean(m.Destination) != "/etc/resolv.conf" || !filepath.IsAbs(m.Source) {
+				continue
+			}
+			if data, err := os.ReadFile(m.Source); err == nil && firstNameserver(data) == slirpDNS {
+				return c.refuse("linux.namespaces.network.slirp", "linux.namespaces["+strconv.Itoa(i)+"]", fmt.Sprintf(
+					"a new network namespace for slirp4netns (mounts[%d], /etc/resolv.conf, names its DNS 10.0.2.3): urun creates no network namespace, so slirp4netns would have none to set up; use --network=host (buildah, podman)", j))
+			}
+		}
+	}
+	return nil
+}
+
+func firstNameserver(resolv []byte) string {
+	for _, line := range strings.Split(string(resolv), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "nameserver" {
+			return "nameserver " + f[1]
+		}
+	}
+	return ""
 }
 
 func (c *checker) annotations(s *specs.Spec, _ Options) error {

@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -203,6 +204,13 @@ var refusals = []refusal{
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "network"}}
 		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}, {Path: "/usr/bin/dockerd", Args: []string{"/usr/bin/libnetwork-setkey"}}}}
 	}, "linux.namespaces[0]: a new network namespace, with hooks.createRuntime[1] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+	// buildah run's default network: slirp4netns' DNS first in the
+	// resolv.conf it binds.
+	{"linux.namespaces.network.slirp", func(s *specs.Spec) {
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network"}}
+		src, _ := filepath.Abs("testdata/slirp-resolv.conf")
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: src, Options: []string{"rbind"}})
+	}, "linux.namespaces[1]: a new network namespace for slirp4netns (mounts[0], /etc/resolv.conf, names its DNS 10.0.2.3): urun creates no network namespace, so slirp4netns would have none to set up; use --network=host (buildah, podman) (see unsupported.md)"},
 	// Values of honoured rows that are refused.
 	{"process.env", func(s *specs.Spec) { s.Process.Env = []string{"PATH=/bin", "FOO", "A=1"} },
 		`process.env[1]: "FOO" is not NAME=VALUE (see unsupported.md)`},
@@ -635,6 +643,27 @@ func TestNetworkHooksOnlyWhenNew(t *testing.T) {
 		var re *RefusedError
 		if got := errors.As(err, &re) && re.Key == "linux.namespaces.network.hooked"; got != tc.want {
 			t.Errorf("%s: error %v; refused as Docker's network: %v, want %v", tc.name, err, got, tc.want)
+		}
+	}
+}
+
+// TestSlirpOnlyFirst: the refusal needs slirp4netns' DNS as the first
+// nameserver (what buildah and podman write for it), a new network
+// namespace, and nothing else: --network=none and a path are left alone.
+func TestSlirpOnlyFirst(t *testing.T) {
+	slirp, _ := filepath.Abs("testdata/slirp-resolv.conf")
+	host, _ := filepath.Abs("testdata/host-resolv.conf")
+	for _, tc := range []struct {
+		src, path string
+		want      bool
+	}{{slirp, "", true}, {host, "", false}, {slirp, "/proc/self/ns/net", false}, {"/nonexistent/resolv.conf", "", false}} {
+		s := base()
+		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}, {Type: "network", Path: tc.path}}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: tc.src})
+		_, err := Check(s, Options{})
+		var re *RefusedError
+		if got := errors.As(err, &re) && re.Key == "linux.namespaces.network.slirp"; got != tc.want {
+			t.Errorf("%+v: refused %v, want %v (err %v)", tc, got, tc.want, err)
 		}
 	}
 }

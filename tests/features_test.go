@@ -88,6 +88,16 @@ var featureCases = []featureCase{
 	// such whatever the hooks rows say.
 	{name: "network-hook", rows: []string{"linux.namespaces.network.hooked"},
 		refused: "linux.namespaces[3]: a new network namespace, with hooks.prestart[0] (libnetwork-setkey) to set it up: urun creates no network namespace, so the hook would configure the host's network instead; with Docker, --network=host works (see unsupported.md)"},
+	// buildah run's default network: slirp4netns' DNS in the resolv.conf
+	// it binds (an absolute source, as buildah's and podman's are).
+	{name: "network-slirp", rows: []string{"linux.namespaces.network.slirp"},
+		prepare: func(e *Env, a *Account, raw string) string {
+			if err := os.WriteFile(filepath.Join(e.Bundle, "resolv.conf"), []byte("nameserver 10.0.2.3\nnameserver 192.0.2.1\n"), 0o644); err != nil {
+				e.T.Fatal(err)
+			}
+			return strings.ReplaceAll(raw, "BUNDLE", e.Bundle)
+		},
+		refused: "linux.namespaces[3]: a new network namespace for slirp4netns (mounts[3], /etc/resolv.conf, names its DNS 10.0.2.3): urun creates no network namespace, so slirp4netns would have none to set up; use --network=host (buildah, podman) (see unsupported.md)"},
 	{name: "cap-unknown", rows: []string{"process.capabilities.bounding"},
 		refused: `process.capabilities.bounding[1]: unknown capability "CAP_TEST" (see unsupported.md)`},
 	{name: "rlimit-unknown", rows: []string{"process.rlimits"},
