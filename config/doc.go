@@ -31,7 +31,8 @@ func Markdown() []byte {
 	w("Do not use urun to contain code you would not run as that account.\n\n")
 	w("**As real root** (uid 0 of the host, not inside a user namespace: how containerd and Docker call a runtime) ")
 	w("the container's root is the host's uid 0: every root-owned file it can reach (bind mounts included) is its own, ")
-	w("and with no PID namespace it can signal every root process on the host. urun logs a warning at create when it runs so.\n\n")
+	w("and with no PID namespace it can signal every root process on the host. urun logs a warning at create when it runs so. ")
+	w("A remapping in the config (containerd's and Docker's userns remap, container 0 -> host 100000) is honoured instead: the container's root is then that host uid, and there is no warning.\n\n")
 
 	w("## Namespaces\n\n")
 	w("urun creates a **user** and a **mount** namespace, always, whether the config lists them or not. ")

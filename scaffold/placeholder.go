@@ -162,6 +162,10 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GID)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = o.Mapping.Setgroups
 	}
+	if o.Mapping.SetupAsRoot {
+		// Host uid 0 is not in the container: become its root first.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !o.Mapping.Setgroups}
+	}
 	if ulog.TraceOn() {
 		cmd.Env = []string{ulog.TraceEnv + "=1"}
 	}

@@ -17,6 +17,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"urun/userns"
 )
 
 // Status values, as the OCI spec names them.
@@ -136,7 +138,7 @@ func DefaultRoot() string {
 		}
 	}
 	uid := os.Geteuid()
-	if uid == 0 && initialUserNS() {
+	if RealRoot() {
 		return "/run/urun"
 	}
 	return fmt.Sprintf("/tmp/urun-%d", hostUID(uid))
@@ -145,16 +147,7 @@ func DefaultRoot() string {
 // RealRoot reports whether urun runs as uid 0 of the host (containerd,
 // Docker), not inside a user namespace: the container's root is then the
 // host's root.
-func RealRoot() bool { return os.Geteuid() == 0 && initialUserNS() }
-
-func initialUserNS() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return true
-	}
-	f := strings.Fields(string(data))
-	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
-}
+func RealRoot() bool { return userns.RealRoot() }
 
 // hostUID translates uid to the initial namespace's view (through one level
 // of nesting), so two accounts' buildah namespaces, both uid 0, get

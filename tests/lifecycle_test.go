@@ -223,6 +223,45 @@ func TestRealRootWarning(t *testing.T) {
 	}
 }
 
+// TestRealRootRemap: real root asking for containerd's and Docker's userns
+// remapping (container 0 -> host 100000) gets it, with no warning: the
+// container's root is not host root. Host 0 left unmapped, the container
+// process sets up as container root.
+func TestRealRootRemap(t *testing.T) {
+	e := NewEnv(t, NoSub, "sh", "-c", "head -n1 /proc/self/uid_map; head -n1 /proc/self/gid_map; id -u; touch /tmp/x && echo write-ok")
+	e.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	e.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	e.WriteSpec()
+	// As containerd's remapped bundles are: reachable by host uid 100000.
+	for _, d := range []string{filepath.Dir(e.Bundle), e.Bundle} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(urunBin, "--root", t.TempDir(), "run", "remap")
+	cmd.Dir = e.Bundle
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp", "LANG=C"}
+	r := e.Exec(cmd)
+	want := []string{"0", "100000", "65536", "0", "100000", "65536", "0", "write-ok"}
+	if got := strings.Fields(r.Stdout); r.Code != 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("remapped as real root: want %q, got %s", want, r)
+	}
+	if strings.Contains(r.Stderr, "running as real root") {
+		t.Errorf("remapped: the real-root warning is wrong here: %q", r.Stderr)
+	}
+	// Without container 0 in the maps there is nobody to set up as.
+	e.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 1, HostID: 100000, Size: 65536}}
+	e.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 1, HostID: 100000, Size: 65536}}
+	e.WriteSpec()
+	cmd = exec.Command(urunBin, "--root", t.TempDir(), "run", "remap2")
+	cmd.Dir = e.Bundle
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp", "LANG=C"}
+	if r := e.Exec(cmd); r.Code != 1 || !strings.Contains(r.Stderr, "container uid and gid 0 must be mapped when host 0 is not") {
+		t.Errorf("remap without container 0: %s", r)
+	}
+	e.AssertClean()
+}
+
 // AssertClean sees every process a test started, also a container that
 // has exec'd its command (no longer urun-init) under another uid.
 func TestAssertCleanSeesContainers(t *testing.T) {

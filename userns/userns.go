@@ -40,6 +40,25 @@ type Mapping struct {
 	Mode      Mode
 	UID, GID  []specs.LinuxIDMapping // ContainerID -> HostID (host = urun's own namespace)
 	Setgroups bool                   // setgroups(2) allowed in the container
+	// SetupAsRoot: urun runs as real root and the config remaps the
+	// container away from host uid 0 (containerd's and Docker's userns
+	// remapping, 0 -> 100000): the placeholder becomes the container's
+	// root before it execs, and sets up as that.
+	SetupAsRoot bool
+}
+
+// RealRoot: urun runs as uid 0 of the initial user namespace (containerd,
+// Docker), not as root of a user namespace (buildah, podman).
+func RealRoot() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
 }
 
 // Choose picks the mapping: the config's mappings when the available IDs
@@ -137,11 +156,20 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 	// capabilities through exec in the ambient set (SetupCaps). But it
 	// sets up as urun's own IDs, which must exist in the container (files
 	// it makes would otherwise fail with EOVERFLOW).
-	if err := ownMapped("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
-		return err
-	}
-	if err := ownMapped("linux.gidMappings", "gid", gids, rootHost(m.GID)); err != nil {
-		return err
+	// Real root may map the container away from itself: the placeholder
+	// then sets up as the container's root instead (SetupAsRoot).
+	if RealRoot() && !hostMapped(uids, 0) && !hostMapped(gids, 0) {
+		if !containerMapped(uids) || !containerMapped(gids) {
+			return fmt.Errorf("linux.uidMappings, linux.gidMappings: container uid and gid 0 must be mapped when host 0 is not (urun, run as real root, sets the container up as its root)")
+		}
+		m.SetupAsRoot = true
+	} else {
+		if err := ownMapped("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
+			return err
+		}
+		if err := ownMapped("linux.gidMappings", "gid", gids, rootHost(m.GID)); err != nil {
+			return err
+		}
 	}
 	if err := covered("linux.uidMappings", uids, m.UID, m.Mode); err != nil {
 		return err
@@ -162,6 +190,22 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 		}
 	}
 	return nil
+}
+
+// hostMapped: some range of maps (given, so non-empty) covers host id.
+func hostMapped(maps []specs.LinuxIDMapping, id uint32) bool {
+	_, ok := hostRange(maps, id)
+	return ok || len(maps) == 0
+}
+
+// containerMapped: maps give container ID 0 a host ID.
+func containerMapped(maps []specs.LinuxIDMapping) bool {
+	for _, r := range maps {
+		if r.ContainerID == 0 && r.Size > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func rootHost(maps []specs.LinuxIDMapping) uint32 {
@@ -188,7 +232,7 @@ func ownMapped(field, kind string, want []specs.LinuxIDMapping, own uint32) erro
 // capabilities into the ambient set to keep them across its exec, and
 // drops them before the container's (proc.SetupCaps, proc.EndSetupCaps).
 func (m *Mapping) SetupCaps() bool {
-	if m.Mode == Join || m.Mode == Own {
+	if m.Mode == Join || m.Mode == Own || m.SetupAsRoot {
 		return false // no namespace created (the joining child raises its own)
 	}
 	return !rootIs(m.UID, uint32(os.Geteuid())) || !rootIs(m.GID, uint32(os.Getegid()))

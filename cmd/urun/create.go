@@ -69,9 +69,6 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	if err := scaffold.ValidateID(o.id); err != nil {
 		return nil, err
 	}
-	if scaffold.RealRoot() {
-		ulog.L.Warn().Msgf("urun %s: running as real root: the container's root is host uid 0 and, with no PID namespace, can signal every root process on the host (urun is no sandbox; see README)", o.id)
-	}
 	if o.preserveFDs < 0 {
 		return nil, fmt.Errorf("--preserve-fds: %d is negative", o.preserveFDs)
 	}
@@ -182,6 +179,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	}
 	ulog.L.Debug().Str("mode", string(m.Mode)).Str("uids", userns.Format(m.UID, false)+" -> "+userns.Format(m.UID, true)).
 		Str("gids", userns.Format(m.GID, false)+" -> "+userns.Format(m.GID, true)).Msg("ID mapping chosen")
+	if scaffold.RealRoot() && !m.SetupAsRoot {
+		ulog.L.Warn().Msgf("urun %s: running as real root: the container's root is host uid 0 and, with no PID namespace, can signal every root process on the host (urun is no sandbox; see README; a remapping such as containerd's 0 -> 100000 avoids it)", o.id)
+	}
 	if err = m.CheckUser(b.Spec.Process.User); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
