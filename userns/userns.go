@@ -158,11 +158,11 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 	// it makes would otherwise fail with EOVERFLOW).
 	// Real root may map the container away from itself: the placeholder
 	// then sets up as the container's root instead (SetupAsRoot).
-	if RealRoot() && !hostMapped(uids, 0) && !hostMapped(gids, 0) {
+	remap := m.Mode == Inherit && RealRoot() && !hostMapped(uids, 0) && !hostMapped(gids, 0)
+	if remap {
 		if !containerMapped(uids) || !containerMapped(gids) {
 			return fmt.Errorf("linux.uidMappings, linux.gidMappings: container uid and gid 0 must be mapped when host 0 is not (urun, run as real root, sets the container up as its root)")
 		}
-		m.SetupAsRoot = true
 	} else {
 		if err := ownMapped("linux.uidMappings", "uid", uids, rootHost(m.UID)); err != nil {
 			return err
@@ -189,6 +189,7 @@ func (m *Mapping) useConfig(uids, gids []specs.LinuxIDMapping) error {
 			m.Setgroups = false
 		}
 	}
+	m.SetupAsRoot = remap
 	return nil
 }
 
