@@ -30,6 +30,7 @@
 #   BENCH_BUILDAH       1: 20-RUN buildah build per runtime when buildah is present (default 1)
 #   BENCH_BUILDAH_ROUNDS  timed builds per runtime                (default 3)
 #   BENCH_EXEC          1: section (f), exec, by bench/exec.sh (as root; default 1)
+#   BENCH_HPC           1: section (g), HPC launch and ping-pong, by bench/hpc.sh (default 1)
 #   BENCH_OUT           results file (default: bench/results.md)
 #   BENCH_KEEP          1: keep the work directory
 set -euo pipefail
@@ -353,7 +354,7 @@ outer() {
 		printf '### (e) buildah build\n\nbuildah is not installed: skipped.\n\n' >"$work/buildah.md"
 	fi
 
-	# (f) HPC (issue 18): mpirun launch time and ping-pong, as urunnosub.
+	# (g) HPC (issue 18): mpirun launch time and ping-pong, as urunnosub.
 	if [ "${BENCH_HPC:-1}" = 1 ]; then
 		URUN_BIN=$URUN_BIN bash "$here/hpc.sh" "$work/hpc.md" ||
 			printf '### HPC\n\nharness error (bench/hpc.sh)\n\n' >"$work/hpc.md"

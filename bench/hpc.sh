@@ -71,7 +71,7 @@ for n in 2 4 8; do
 done
 {
 	echo
-	echo "### HPC: ping-pong between 2 ranks (median of $pprounds runs; 1 KiB latency µs, 1 MiB bandwidth MB/s)"
+	echo "### (g′) HPC: ping-pong between 2 ranks (median of $pprounds runs; 1 KiB latency µs, 1 MiB bandwidth MB/s)"
 	echo
 	echo "| contender | 1 KiB latency µs | × bare | 1 MiB MB/s | × bare |"
 	echo "|---|---|---|---|---|"
