@@ -49,7 +49,7 @@ T
 chmod 755 "$work/time.sh"
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 {
-	echo "### HPC: \`mpirun -np N CONTENDER true\` per job (as $user, $rounds interleaved rounds, median ms; overhead per rank vs bare)"
+	echo "### (g) HPC: \`mpirun -np N CONTENDER true\` per job (as $user, $rounds interleaved rounds, median ms; overhead per rank vs bare)"
 	echo
 	echo "| N | bare | ch-run | urun launch | urun launch --join | per rank: ch-run − bare | urun − bare | --join − bare | urun ÷ ch-run | --join ÷ ch-run |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
