@@ -107,6 +107,15 @@ func TestPodmanNetwork(t *testing.T) {
 			t.Errorf("keep-id: %q, want %q", out, want)
 		}
 	})
+
+	t.Run("keep-id default network refused", func(t *testing.T) {
+		// podman then wants slirp4netns in a network namespace made by
+		// the runtime: refused at create, saying what works (not a hang).
+		r := podman(time.Minute, "run", "--pull=never", "--rm", "--userns=keep-id", img, "true")
+		if r.Code == 0 || r.TimedOut || !strings.Contains(r.Combined, "a new network namespace for slirp4netns") || !strings.Contains(r.Combined, "use --network=host") {
+			t.Errorf("keep-id with the default network: want urun's refusal naming --network=host: %s", r.describe())
+		}
+	})
 }
 
 func freePort(t *testing.T) string {
