@@ -517,7 +517,7 @@ func TestHangCreate(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		rest, _ := io.ReadAll(br)
 		cmd.Wait()
-		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(rest), "urun create h1: URUN_HANG=create: stopped by terminated while hanging") {
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) || !strings.Contains(string(rest), "urun create h1: URUN_HANG=create: stopped by SIGTERM while hanging") {
 			t.Errorf("after SIGTERM: exit %d, stderr %q", code, rest)
 		}
 		e.AssertClean()

@@ -455,7 +455,7 @@ func hangCreating(c *scaffold.Container, bundle, id string, ph int) error {
 	if err := c.Relock(); err != nil {
 		return err
 	}
-	return fmt.Errorf("URUN_HANG=%s: stopped by %v while hanging", op, sig)
+	return signalled{fmt.Errorf("URUN_HANG=%s: stopped by %s while hanging", op, unix.SignalName(sig.(unix.Signal))), sig.(unix.Signal)}
 }
 
 // activationFDs is the number of systemd socket-activation fds urun was

@@ -158,6 +158,13 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// signalled is an error that ends urun with 128+N, as a hang ended by
+// signal N does (URUN_HANG=create and create-setup: the error is logged).
+type signalled struct {
+	error
+	sig unix.Signal
+}
+
 func main() {
 	ulog.Trace("main")
 	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
@@ -222,6 +229,10 @@ func realMain(args []string) int {
 		return int(code)
 	default:
 		ulog.L.Error().Msg(err.Error())
+		var sig signalled
+		if errors.As(err, &sig) {
+			return 128 + int(sig.sig)
+		}
 		return 1
 	}
 }
