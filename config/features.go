@@ -12,12 +12,13 @@ import (
 
 // Annotation keys of the features document.
 const (
-	AnnotationDoc        = "io.github.urun.features"
-	AnnotationNamespaces = "io.github.urun.namespaces"
-	AnnotationTerminal   = "io.github.urun.terminal"
-	AnnotationRefused    = "io.github.urun.refused"
-	AnnotationIgnored    = "io.github.urun.ignored"
-	AnnotationOperations = "io.github.urun.operations"
+	AnnotationDoc          = "io.github.urun.features"
+	AnnotationNamespaces   = "io.github.urun.namespaces"
+	AnnotationTerminal     = "io.github.urun.terminal"
+	AnnotationRefused      = "io.github.urun.refused"
+	AnnotationIgnored      = "io.github.urun.ignored"
+	AnnotationOperations   = "io.github.urun.operations"
+	AnnotationVerbsRefused = "io.github.urun.verbs.refused"
 )
 
 // Features is the OCI features document (runtime-spec features.md), derived
@@ -42,18 +43,19 @@ func Features() *features.Features {
 			NetDevices: &features.NetDevices{Enabled: ptr(false)},
 		},
 		Annotations: map[string]string{
-			AnnotationDoc:        "every config.json field is honoured, ignored (logged at debug level) or refused: see unsupported.md in the urun source, generated from the same table as this document",
-			AnnotationNamespaces: "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests without a path are ignored; network, ipc, uts, cgroup, pid and user namespaces given by path are joined; a path to urun's own namespace means stay in it",
-			AnnotationTerminal:   Lookup("process.terminal").Reason,
-			AnnotationRefused:    fieldsWith(Refused),
-			AnnotationIgnored:    fieldsWith(Ignored),
-			AnnotationOperations: operationsWith(Honoured),
+			AnnotationDoc:          "every config.json field is honoured, ignored (logged at debug level) or refused: see unsupported.md in the urun source, generated from the same table as this document",
+			AnnotationNamespaces:   "urun creates a user and a mount namespace only; pid, ipc, uts, network, cgroup and time requests without a path are ignored; network, ipc, uts, cgroup, pid and user namespaces given by path are joined; a path to urun's own namespace means stay in it",
+			AnnotationTerminal:     Lookup("process.terminal").Reason,
+			AnnotationRefused:      fieldsWith(Refused),
+			AnnotationIgnored:      fieldsWith(Ignored),
+			AnnotationOperations:   operationsWith(Honoured, "; "),
+			AnnotationVerbsRefused: operationsWith(Refused, ", ") + ": urun manages no cgroups and uses no CRIU; each refuses with its reason and changes nothing",
 		},
 	}
 }
 
 // FeaturesJSON is `urun features` output, with the caller's annotations
-// added (the command line's: which verbs are refused). Unlike encoding the
+// added. Unlike encoding the
 // struct, it keeps an empty hooks list: features.md reads a missing list
 // as "unknown", an empty one as "none supported".
 func FeaturesJSON(annotations map[string]string) ([]byte, error) {
