@@ -16,7 +16,8 @@ has() {
 	case $1 in
 	buildah) command -v buildah >/dev/null 2>&1 ;;
 	podman) command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 ;;
-	slirp4netns | catatonit) command -v "$1" >/dev/null 2>&1 ;;
+	slirp4netns | catatonit | gcc) command -v "$1" >/dev/null 2>&1 ;;
+	procps) command -v ps >/dev/null 2>&1 ;;
 	uidmap) command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1 ;;
 	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	containerd) command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 ;;
@@ -37,14 +38,19 @@ containerd
 docker.io
 openmpi-bin
 libopenmpi-dev
+gcc
 slurm-wlm
 munge
+procps
 "
 # buildah, uidmap, busybox-static: the integration and e2e tests
 # podman slirp4netns catatonit: e2e hooks, terminal, exec and network tests
 # containerd docker.io: the client tests (clients/); docker.io without its
 #   recommends (~6 s)
-# openmpi-bin libopenmpi-dev slurm-wlm munge: the HPC tests (e2e/hpc_test.go)
+# openmpi-bin libopenmpi-dev slurm-wlm munge: the HPC tests (e2e/hpc_test.go);
+#   gcc: mpicc and scripts/mkmpiimage.sh call it (libopenmpi-dev brings it
+#   only through a Recommends, which CI images often turn off)
+# procps: urun ps runs ps(1) (tests/clients_test.go); minimal images lack it
 pkgs=$(echo $pkgs)
 
 missing=

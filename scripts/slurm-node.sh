@@ -2,7 +2,8 @@
 # slurm-node.sh start DIR | stop DIR: a one-node Slurm cluster for the HPC
 # tests (as root): munged, slurmctld and slurmd with their config, state,
 # logs and PID files in DIR, no cgroups (proctrack/linuxproc); stop kills
-# them by the PIDs recorded in DIR. The node is this host, with its CPUs.
+# them by the PIDs recorded in DIR. The node is this host, with its CPUs,
+# at 127.0.0.1 (a CI machine's host name need not resolve).
 set -eu
 cmd=${1:?usage: slurm-node.sh start|stop DIR}
 dir=${2:?usage: slurm-node.sh start|stop DIR}
@@ -33,7 +34,7 @@ chown munge:munge /run/munge "$dir/munge"
 chmod 755 /run/munge
 cat >"$dir/slurm.conf" <<CONF
 ClusterName=urun-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -53,7 +54,7 @@ SelectType=select/linear
 MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/builtin
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
 CONF
 # munged as the munge user, PID file in DIR so stop can find it.
