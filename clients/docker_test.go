@@ -138,6 +138,24 @@ func TestDockerHostNetwork(t *testing.T) {
 	if child == 0 {
 		t.Errorf("docker top: %v, want the main process %d (sleep 1002) and sleep 1001", top, main)
 	}
+	// docker exec: runc exec --process --detach --pid-file through the
+	// shim; output and exit status come back, and a detached one is ended
+	// by docker stop with the container.
+	if r := docker(t, "exec", id, "sh", "-c", "echo in-exec; exit 4"); r.Code != 4 || r.Stdout != "in-exec\n" {
+		t.Errorf("docker exec: %s", r)
+	}
+	if r := docker(t, "exec", "-d", id, "sleep", "1003"); r.Code != 0 {
+		t.Errorf("docker exec -d: %s", r)
+	}
+	var execd int
+	waitFor(t, "docker top to list sleep 1003", func() bool {
+		for pid, cmd := range dockerTop(t, id) {
+			if cmd == "sleep 1003" {
+				execd = pid
+			}
+		}
+		return execd != 0
+	})
 	if r := docker(t, "stop", "-t", "2", id); r.Code != 0 {
 		t.Errorf("docker stop: %s", r)
 	}
@@ -152,6 +170,9 @@ func TestDockerHostNetwork(t *testing.T) {
 	}
 	if child != 0 && !gone(child) {
 		t.Errorf("sleep 1001 (%d) outlived its container", child)
+	}
+	if execd != 0 && !gone(execd) {
+		t.Errorf("the exec'd sleep 1003 (%d) outlived its container", execd)
 	}
 	if r := docker(t, "rm", id); r.Code != 0 {
 		t.Errorf("docker rm: %s", r)
