@@ -57,12 +57,13 @@ type childConfig struct {
 }
 
 // namespaces the process joins when the container's differs from ours,
-// besides user and mount. pid and time are left out: setns into them
-// affects only children, and urun never puts a container in its own.
+// besides user and mount. A pid namespace (one the container joined by
+// path) holds only children of who enters it, so the process is then
+// forked once more (forkEnter). time is left out: urun joins none.
 var others = []struct {
 	name string
 	kind uintptr
-}{{"net", unix.CLONE_NEWNET}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"cgroup", unix.CLONE_NEWCGROUP}}
+}{{"net", unix.CLONE_NEWNET}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"cgroup", unix.CLONE_NEWCGROUP}, {"pid", unix.CLONE_NEWPID}}
 
 // Start starts o.Process in the container and returns once it runs (its
 // execve succeeded) or has failed; on error nothing is left running.
@@ -89,6 +90,7 @@ func Start(o Opts) (_ *Proc, err error) {
 		}
 		if !same {
 			a.others = append(a.others, nsFD{fd: fd, kind: ns.kind})
+			a.forkPID = a.forkPID || ns.kind == unix.CLONE_NEWPID
 		}
 	}
 	if fd, same, err := openNS(open, dir, "user"); err != nil {
@@ -173,11 +175,26 @@ func Start(o Opts) (_ *Proc, err error) {
 	toClose = nil
 
 	// The raw child either execs urun (the pipe closes: EOF) or writes
-	// the step and errno that failed.
-	var buf [5]byte
-	if n, _ := io.ReadFull(errPipe, buf[:]); n == len(buf) {
+	// the step and errno that failed; one that forked into a pid
+	// namespace first writes its child's PID (in either order with a
+	// failure of that child).
+	var failed error
+	for {
+		var buf [5]byte
+		if n, _ := io.ReadFull(errPipe, buf[:]); n != len(buf) {
+			break
+		}
 		errno := syscall.Errno(uint32(buf[1]) | uint32(buf[2])<<8 | uint32(buf[3])<<16 | uint32(buf[4])<<24)
-		return nil, fmt.Errorf("%s: %w%s", stepNames[buf[0]], errno, hint(buf[0], errno))
+		if buf[0] != stepForked {
+			failed = fmt.Errorf("%s: %w%s", stepNames[buf[0]], errno, hint(buf[0], errno))
+			continue
+		}
+		if err := p.adopt(int(errno)); err != nil {
+			return nil, err
+		}
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	ulog.Trace("exec: inside")
 	cfg := childConfig{Process: o.Process, Setgroups: o.Setgroups, FirstFD: 3 + o.PreserveFDs, ConsoleFD: consoleFD}
@@ -221,6 +238,20 @@ func hint(step byte, e syscall.Errno) string {
 		return " (urun runs itself inside the container: it must be a static binary, built with CGO_ENABLED=0)"
 	}
 	return ""
+}
+
+// adopt makes pid, the raw child's child in the container's pid namespace
+// (ours, by CLONE_PARENT), the process, and reaps the raw child.
+func (p *Proc) adopt(pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		return fmt.Errorf("the process forked into the container's pid namespace (%d): %w", pid, err)
+	}
+	p.Wait() // the raw child, which exits at once
+	p.Release()
+	p.Pid, p.pidfd = pid, fd
+	return nil
 }
 
 // Signal sends sig to the process.

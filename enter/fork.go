@@ -35,6 +35,7 @@ type forkArgs struct {
 	user     int    // -1: the container shares ours
 	mnt      int
 	root     int     // /proc/PID/root: chroot there once in the mount namespace
+	forkPID  bool    // others has a pid namespace: fork once more to be in it
 	keep     []int   // fds that must survive execve (sync, preserved ones)
 	exe      int     // urun itself, opened before the mount namespace changes
 	argv     []*byte // nil-terminated
@@ -54,12 +55,15 @@ const (
 	stepRoot
 	stepFD
 	stepExec
+	stepForkPID
+	stepForked // not a failure: the process is the child's child, PID in the errno bytes
 )
 
 var stepNames = map[byte]string{
 	stepOther: "enter the container's namespace", stepUser: "enter the container's user namespace",
 	stepMnt: "enter the container's mount namespace", stepRoot: "chroot to the container's root",
 	stepFD: "pass file descriptors", stepExec: "execute urun inside the container",
+	stepForkPID: "fork into the container's pid namespace",
 }
 
 // forkEnter forks; the child enters the namespaces in a's order, chroots to
@@ -139,6 +143,20 @@ func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
 		if _, _, e = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(a.keep[i]), syscall.F_SETFD, 0); e != 0 {
 			step = stepFD
 			goto fail
+		}
+	}
+	// setns into a pid namespace places only later children in it: the
+	// process is a child of this one, made our parent's (CLONE_PARENT);
+	// this one reports its PID and exits.
+	if a.forkPID {
+		r1, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_PARENT), 0, 0, 0, 0, 0)
+		if e != 0 {
+			step = stepForkPID
+			goto fail
+		}
+		if r1 != 0 {
+			step, e = stepForked, syscall.Errno(r1)
+			goto fail // reports the PID, exits
 		}
 	}
 	_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(a.exe), uintptr(unsafe.Pointer(a.empty)),

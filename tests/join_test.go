@@ -201,3 +201,26 @@ func TestJoinRefusals(t *testing.T) {
 		})
 	}
 }
+
+// exec into a container that joined a pid namespace (podman's
+// --pid=container:, a pod sharing pid) puts the process in that namespace
+// too, as the container's own process is (it used to stay in urun's), and
+// delete still reaches it.
+func TestExecJoinedPID(t *testing.T) {
+	a := Nested
+	h := holder(t, a, "nsenter", "-t", strconv.Itoa(nestedNS.Process.Pid), "-U", "--preserve-credentials", "--", "unshare", "-p", "-f", "--kill-child")
+	e := NewEnv(t, a)
+	e.Spec.Linux.Namespaces = append(e.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "pid", Path: nsPath(h, "pid_for_children")})
+	main := startReady(t, e, "xp", "echo ready; exec sleep 100")
+	want := nsLink(t, h, "pid_for_children")
+	if got := nsLink(t, main, "pid"); got != want {
+		t.Fatalf("container process in pid namespace %s, want the holder's %s", got, want)
+	}
+	r := e.Urun("exec", "xp", "readlink", "/proc/self/ns/pid")
+	if r.Code != 0 || r.Stdout != want+"\n" {
+		t.Fatalf("exec in a container that joined pid namespace %s: %s", want, r)
+	}
+	e.MustUrun("exec", "-d", "xp", "sleep", "101")
+	e.MustUrun("delete", "--force", "xp")
+	e.AssertClean()
+}
