@@ -48,7 +48,8 @@ procps
 # containerd docker.io: the client tests (clients/); docker.io without its
 #   recommends (~6 s)
 # openmpi-bin libopenmpi-dev slurm-wlm munge: the HPC tests (e2e/hpc_test.go);
-#   gcc: mpicc and scripts/mkmpiimage.sh call it (libopenmpi-dev brings it
+# gcc: `make unit` runs go test -race, which needs cgo and so a C compiler;
+#   mpicc and scripts/mkmpiimage.sh call it too (libopenmpi-dev brings it
 #   only through a Recommends, which CI images often turn off)
 # procps: urun ps runs ps(1) (tests/clients_test.go); minimal images lack it
 pkgs=$(echo $pkgs)
