@@ -69,6 +69,8 @@ func apply(c *childConfig) (string, error) {
 		func() error { return proc.DropBounding(p.Capabilities) },
 		func() error { return proc.SetUser(p.User, c.Setgroups) },
 		func() error { return proc.SetCapabilities(p.Capabilities) },
+		// What the raw child held for the set-up when root is not mapped.
+		func() error { return proc.EndSetupCaps(p.Capabilities, false) },
 		func() error { return proc.NoNewPrivs(p) },
 		func() error { return proc.CloseExtraFDs(c.FirstFD) },
 		func() error { return proc.Chdir(p) },

@@ -34,11 +34,14 @@ type forkArgs struct {
 	others   []nsFD // net, ipc, uts, cgroup: before the user namespace if possible
 	user     int    // -1: the container shares ours
 	mnt      int
-	root     int     // /proc/PID/root: chroot there once in the mount namespace
-	forkPID  bool    // others has a pid namespace: fork once more to be in it
-	keep     []int   // fds that must survive execve (sync, preserved ones)
-	exe      int     // urun itself, opened before the mount namespace changes
-	argv     []*byte // nil-terminated
+	root     int  // /proc/PID/root: chroot there once in the mount namespace
+	forkPID  bool // others has a pid namespace: fork once more to be in it
+	capHdr   unix.CapUserHeader
+	caps     [2]unix.CapUserData // every capability, inheritable too
+	ambient  []uintptr           // raised when root is not mapped (see below)
+	keep     []int               // fds that must survive execve (sync, preserved ones)
+	exe      int                 // urun itself, opened before the mount namespace changes
+	argv     []*byte             // nil-terminated
 	envv     []*byte
 	empty    *byte // ""
 	dot      *byte // "."
@@ -56,6 +59,7 @@ const (
 	stepFD
 	stepExec
 	stepForkPID
+	stepCaps
 	stepForked // not a failure: the process is the child's child, PID in the errno bytes
 )
 
@@ -63,7 +67,7 @@ var stepNames = map[byte]string{
 	stepOther: "enter the container's namespace", stepUser: "enter the container's user namespace",
 	stepMnt: "enter the container's mount namespace", stepRoot: "chroot to the container's root",
 	stepFD: "pass file descriptors", stepExec: "execute urun inside the container",
-	stepForkPID: "fork into the container's pid namespace",
+	stepForkPID: "fork into the container's pid namespace", stepCaps: "keep the capabilities for the set-up (ambient)",
 }
 
 // forkEnter forks; the child enters the namespaces in a's order, chroots to
@@ -112,10 +116,24 @@ func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
 		}
 		// Become the namespace's root, if it is mapped, so that urun keeps
 		// its capabilities across the execve below (an unmapped uid would
-		// lose them). Failure is not fatal: the child reports what it
-		// then cannot do.
+		// lose them).
 		syscall.RawSyscall(syscall.SYS_SETRESGID, 0, 0, 0)
-		syscall.RawSyscall(syscall.SYS_SETRESUID, 0, 0, 0)
+		if _, _, e = syscall.RawSyscall(syscall.SYS_SETRESUID, 0, 0, 0); e != 0 {
+			// Root is not mapped (a joined keep-id namespace): keep the
+			// capabilities setns gave across the execve in the ambient set,
+			// as create's set-up does; the child drops them
+			// (proc.EndSetupCaps) before the command's exec.
+			if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.capHdr)), uintptr(unsafe.Pointer(&a.caps[0])), 0); e != 0 {
+				step = stepCaps
+				goto fail
+			}
+			for i = 0; i < len(a.ambient); i++ {
+				if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.ambient[i], 0, 0, 0); e != 0 {
+					step = stepCaps
+					goto fail
+				}
+			}
+		}
 	}
 	for i = 0; i < len(a.others); i++ {
 		if a.others[i].later {

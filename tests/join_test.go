@@ -224,3 +224,29 @@ func TestExecJoinedPID(t *testing.T) {
 	e.MustUrun("delete", "--force", "xp")
 	e.AssertClean()
 }
+
+// exec into a container in a joined user namespace whose root is not
+// mapped (a pod made with podman's --userns=keep-id) sets the process up
+// as create does, holding the joiner's capabilities in the ambient set and
+// dropping them: it used to lose them at its exec of urun and fail to
+// drop the bounding set.
+func TestExecJoinedKeepID(t *testing.T) {
+	for _, a := range []*Account{Sub, NoSub} {
+		t.Run(a.Name, func(t *testing.T) {
+			h := holder(t, a, "unshare", "-U", "--map-user=1000", "--map-group=1000")
+			e := NewEnv(t, a)
+			e.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+			// A bounding set to drop, as podman's configs have.
+			kill := []string{"CAP_KILL"}
+			e.Spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
+			e.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: nsPath(h, "user")}, {Type: "mount"}}
+			startReady(t, e, "xk", "echo ready; exec sleep 100")
+			r := e.Urun("exec", "xk", "sh", "-c", "id -u; readlink /proc/self/ns/user; grep -E 'Cap(Eff|Amb)' /proc/self/status")
+			if want := "1000\n" + nsLink(t, h, "user") + "\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n"; r.Code != 0 || r.Stdout != want {
+				t.Fatalf("exec in a joined keep-id user namespace: %s\nwant %q", r, want)
+			}
+			e.MustUrun("delete", "--force", "xk")
+			e.AssertClean()
+		})
+	}
+}
