@@ -599,7 +599,7 @@ func (c *checker) pidWithUser(l *specs.Linux) error {
 // the file itself at create.
 func (c *checker) namespacePath(l *specs.Linux, field string, ns specs.LinuxNamespace) error {
 	if ns.Type == specs.UserNamespace && (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) {
-		return c.refuse("linux.namespaces.path.mappings", field, fmt.Sprintf("%s: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings", ns.Path))
+		c.honour("linux.namespaces.path.mappings") // checked against the namespace's once joined
 	}
 	switch {
 	case nsjoin.Here(ns.Type, ns.Path):

@@ -165,10 +165,6 @@ var refusals = []refusal{
 	{"linux.namespaces.path.mount", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount", Path: "/run/other-mnt"}}
 	}, "linux.namespaces[1].path: /run/other-mnt: joining a mount namespace is not supported (urun always makes its own mount namespace); only a path to urun's own mount namespace is accepted (see unsupported.md)"},
-	{"linux.namespaces.path.mappings", func(s *specs.Spec) {
-		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: "/proc/self/ns/user"}}
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
-	}, "linux.namespaces[0].path: /proc/self/ns/user: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings (see unsupported.md)"},
 	{"linux.namespaces.path.pidWithUser", func(s *specs.Spec) {
 		s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: "/run/u"}, {Type: "pid", Path: "/run/p"}}
 	}, "linux.namespaces[1].path: not implemented yet: the placeholder would have to fork once more inside the joined namespaces (see unsupported.md)"},
@@ -297,6 +293,13 @@ func TestEveryRowVisited(t *testing.T) {
 		t.Fatalf("joins: %v, notes %v", err, n)
 	}
 	add(joins)
+	userJoin := base() // a keep-id pod's: the namespace's mappings with its path
+	userJoin.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: "/run/u"}, {Type: "mount"}}
+	userJoin.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+	if _, err := Check(userJoin, Options{}); err != nil {
+		t.Fatalf("user namespace path with mappings: %v", err)
+	}
+	add(userJoin)
 	for _, r := range refusals {
 		s := base()
 		r.edit(s)

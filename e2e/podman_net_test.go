@@ -116,6 +116,25 @@ func TestPodmanNetwork(t *testing.T) {
 			t.Errorf("keep-id with the default network: want urun's refusal naming --network=host: %s", r.describe())
 		}
 	})
+
+	t.Run("keep-id pod exec", func(t *testing.T) {
+		// The members of a keep-id pod join its user namespace, whose root
+		// is not mapped; podman exec enters it the same way.
+		must("pod", "create", "--name", "p2", "--userns=keep-id", "--network=host")
+		must("run", "--pull=never", "-d", "--pod", "p2", "--name", "member", img, "sleep", "1000")
+		pid := strings.TrimSpace(must("inspect", "-f", "{{.State.Pid}}", "member"))
+		userns, err := os.Readlink("/proc/" + pid + "/ns/user")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// (The capabilities are podman's to choose: it gives an exec'd
+		// non-root process its set as ambient, with runc too.)
+		out := must("exec", "member", "sh", "-c", "id -u; readlink /proc/self/ns/user")
+		if want := strconv.Itoa(a.uid) + "\n" + userns + "\n"; out != want {
+			t.Errorf("podman exec in a keep-id pod: %q, want %q", out, want)
+		}
+		must("pod", "rm", "-f", "p2")
+	})
 }
 
 func freePort(t *testing.T) string {

@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"urun/config"
 	"urun/nsjoin"
 	"urun/proc"
 	"urun/userns"
@@ -123,6 +124,18 @@ func (p *Placeholder) adoptJoined(plan *nsjoin.Plan) error {
 		return fmt.Errorf("%s: %s: %w", plan.User.Field, plan.User.Path, err)
 	}
 	*p.opts.Mapping = *m
+	return nil
+}
+
+// checkJoinedMaps: mappings a config gives with a user namespace path
+// must be that namespace's (read when the placeholder joined it).
+func checkJoinedMaps(o SpawnOpts, b *config.Bundle) error {
+	if o.Join == nil || o.Join.User == nil || b.Spec == nil || b.Spec.Linux == nil {
+		return nil
+	}
+	if err := o.Mapping.Matches(b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings); err != nil {
+		return fmt.Errorf("%s: %s: %w", o.Join.User.Field, o.Join.User.Path, err)
+	}
 	return nil
 }
 

@@ -229,6 +229,10 @@ func (p *Placeholder) Setup(b *config.Bundle) error {
 func (p *Placeholder) Send(b *config.Bundle) error {
 	o := p.opts
 	o.Bundle = b
+	if err := checkJoinedMaps(o, b); err != nil {
+		p.Kill()
+		return err
+	}
 	passed := o.ActivationFDs + o.PreserveFDs
 	ic := initConfig{
 		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,

@@ -64,8 +64,15 @@ var featureCases = []featureCase{
 		refused: "linux.namespaces[2].path: open /run/netns/urun-missing: no such file or directory (the namespace's holder may have exited: a /proc/PID/ns path lives as long as PID)"},
 	{name: "namespace-join-mount", rows: []string{"linux.namespaces.path.mount"},
 		refused: "linux.namespaces[1].path: /run/urun-missing/mnt: joining a mount namespace is not supported (urun always makes its own mount namespace); only a path to urun's own mount namespace is accepted (see unsupported.md)"},
-	{name: "namespace-join-mappings", rows: []string{"linux.namespaces.path.mappings"},
-		refused: "linux.namespaces[0].path: /run/urun-missing/user: a user namespace given by path has its own ID maps; remove linux.uidMappings and linux.gidMappings (see unsupported.md)"},
+	// podman's keep-id pods pass the namespace's own mappings with its path.
+	{name: "namespace-join-mappings", rows: []string{"linux.namespaces.path", "linux.namespaces.path.mappings"},
+		only: func(a *Account) bool { return !a.Nested },
+		prepare: func(e *Env, a *Account, raw string) string {
+			raw = strings.ReplaceAll(raw, "11111111", strconv.Itoa(a.UID))
+			raw = strings.ReplaceAll(raw, "22222222", strconv.Itoa(a.GID))
+			return strings.ReplaceAll(raw, "HOLDER", strconv.Itoa(holder(e.T, a, "unshare", "-U", "-r", "-u")))
+		},
+		stdout: []string{"urun-joined"}},
 	{name: "namespace-join-pid-user", rows: []string{"linux.namespaces.path.pidWithUser"},
 		refused: "linux.namespaces[2].path: not implemented yet: the placeholder would have to fork once more inside the joined namespaces (see unsupported.md)"},
 	{name: "device-missing", rows: []string{"linux.devices"},

@@ -250,3 +250,21 @@ func TestExecJoinedKeepID(t *testing.T) {
 		})
 	}
 }
+
+// Mappings given with a user namespace path (podman's keep-id pods pass
+// the pod's) must be that namespace's: different ones fail create naming
+// the path and both, with nothing left.
+func TestJoinUserMappingsMismatch(t *testing.T) {
+	a := NoSub
+	h := holder(t, a, "unshare", "-U", "-r")
+	e := NewEnv(t, a)
+	e.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: "user", Path: nsPath(h, "user")}, {Type: "mount"}}
+	e.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(a.UID), Size: 1}}
+	e.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 5, HostID: uint32(a.GID), Size: 1}}
+	e.WriteSpec()
+	want := "urun run m1: linux.namespaces[0].path: " + nsPath(h, "user") + ": linux.gidMappings [5:" + strconv.Itoa(a.GID) + ":1] differ from the joined user namespace's [0:" + strconv.Itoa(a.GID) + ":1] (container:host:size)"
+	if r := e.Urun("run", "m1"); r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("mismatched mappings: %s\nwant %q", r, want)
+	}
+	e.AssertClean()
+}
