@@ -98,7 +98,7 @@ func Start(o Opts) (_ *Proc, err error) {
 		return nil, err
 	} else if !same {
 		a.user = fd
-		if err := a.setupCaps(); err != nil {
+		if a.caps, err = proc.NewRawSetupCaps(); err != nil {
 			return nil, err
 		}
 	}
@@ -215,23 +215,6 @@ func Start(o Opts) (_ *Proc, err error) {
 	}
 	ulog.Trace("exec: started")
 	return p, nil
-}
-
-// setupCaps prepares the capabilities the raw child keeps in its ambient
-// set when the container's root is not mapped (see forkEnter).
-func (a *forkArgs) setupCaps() error {
-	caps, err := proc.SetupCaps()
-	if err != nil {
-		return err
-	}
-	a.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	for _, c := range caps {
-		d := &a.caps[c/32]
-		bit := uint32(1) << (c % 32)
-		d.Effective, d.Permitted, d.Inheritable = d.Effective|bit, d.Permitted|bit, d.Inheritable|bit
-	}
-	a.ambient = caps
-	return nil
 }
 
 // openNS opens dir/ns/name and says whether it is our own namespace.

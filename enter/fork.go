@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"urun/proc"
 )
 
 // The Go runtime's fork hooks, as package syscall uses them around its own
@@ -34,14 +36,12 @@ type forkArgs struct {
 	others   []nsFD // net, ipc, uts, cgroup: before the user namespace if possible
 	user     int    // -1: the container shares ours
 	mnt      int
-	root     int  // /proc/PID/root: chroot there once in the mount namespace
-	forkPID  bool // others has a pid namespace: fork once more to be in it
-	capHdr   unix.CapUserHeader
-	caps     [2]unix.CapUserData // every capability, inheritable too
-	ambient  []uintptr           // raised when root is not mapped (see below)
-	keep     []int               // fds that must survive execve (sync, preserved ones)
-	exe      int                 // urun itself, opened before the mount namespace changes
-	argv     []*byte             // nil-terminated
+	root     int                // /proc/PID/root: chroot there once in the mount namespace
+	forkPID  bool               // others has a pid namespace: fork once more to be in it
+	caps     *proc.RawSetupCaps // raised when root is not mapped (see below)
+	keep     []int              // fds that must survive execve (sync, preserved ones)
+	exe      int                // urun itself, opened before the mount namespace changes
+	argv     []*byte            // nil-terminated
 	envv     []*byte
 	empty    *byte // ""
 	dot      *byte // "."
@@ -123,12 +123,12 @@ func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
 			// capabilities setns gave across the execve in the ambient set,
 			// as create's set-up does; the child drops them
 			// (proc.EndSetupCaps) before the command's exec.
-			if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.capHdr)), uintptr(unsafe.Pointer(&a.caps[0])), 0); e != 0 {
+			if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.caps.Hdr)), uintptr(unsafe.Pointer(&a.caps.Data[0])), 0); e != 0 {
 				step = stepCaps
 				goto fail
 			}
-			for i = 0; i < len(a.ambient); i++ {
-				if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.ambient[i], 0, 0, 0); e != 0 {
+			for i = 0; i < len(a.caps.Ambient); i++ {
+				if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.caps.Ambient[i], 0, 0, 0); e != 0 {
 					step = stepCaps
 					goto fail
 				}

@@ -40,20 +40,9 @@ type forkArgs struct {
 	path    *byte
 	argv    []*byte // nil-terminated
 	envv    []*byte
-	hdr     capHeader
-	data    [2]capData
-	ambient []uintptr
+	caps    *proc.RawSetupCaps
 	oldmask uint64
 	report  [2]uint32 // step, errno
-}
-
-type capHeader struct {
-	version uint32
-	pid     int32
-}
-
-type capData struct {
-	effective, permitted, inheritable uint32
 }
 
 // Steps the child reports, after the namespace indexes.
@@ -70,7 +59,7 @@ const (
 // (env empty). On error the child, if any, has exited and the returned PID
 // (non-zero) is still to be reaped by the caller's parent.
 func ForkInUser(fds []int, path string, argv []string) (int, error) {
-	a := &forkArgs{hdr: capHeader{version: unix.LINUX_CAPABILITY_VERSION_3}}
+	a := &forkArgs{}
 	for _, fd := range fds {
 		a.fds = append(a.fds, uintptr(fd))
 	}
@@ -82,17 +71,8 @@ func ForkInUser(fds []int, path string, argv []string) (int, error) {
 		return 0, err
 	}
 	a.envv = []*byte{nil}
-	caps, err := proc.SetupCaps()
-	if err != nil {
+	if a.caps, err = proc.NewRawSetupCaps(); err != nil {
 		return 0, err
-	}
-	for _, c := range caps {
-		bit := uint32(1) << (c % 32)
-		d := &a.data[c/32]
-		d.effective |= bit
-		d.permitted |= bit
-		d.inheritable |= bit
-		a.ambient = append(a.ambient, c)
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -196,12 +176,12 @@ func forkChild(a *forkArgs) (uintptr, syscall.Errno) {
 		goto fail
 	}
 	step = stepCapset
-	if _, _, e = syscall.RawSyscall6(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.hdr)), uintptr(unsafe.Pointer(&a.data[0])), 0, 0, 0, 0); e != 0 {
+	if _, _, e = syscall.RawSyscall6(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.caps.Hdr)), uintptr(unsafe.Pointer(&a.caps.Data[0])), 0, 0, 0, 0); e != 0 {
 		goto fail
 	}
 	step = stepAmbient
-	for i := 0; i < len(a.ambient); i++ {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.ambient[i], 0, 0, 0); e != 0 {
+	for i := 0; i < len(a.caps.Ambient); i++ {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.caps.Ambient[i], 0, 0, 0); e != 0 {
 			goto fail
 		}
 	}

@@ -41,6 +41,30 @@ func SetupCaps() ([]uintptr, error) {
 	return out, nil
 }
 
+// RawSetupCaps is SetupCaps for a raw forked child (which may not allocate
+// or call Go code): capset's arguments, every listed capability effective,
+// permitted and inheritable (raising an ambient one needs the last two),
+// and the list to raise with PR_CAP_AMBIENT_RAISE.
+type RawSetupCaps struct {
+	Hdr     unix.CapUserHeader
+	Data    [2]unix.CapUserData
+	Ambient []uintptr
+}
+
+// NewRawSetupCaps fills a RawSetupCaps from SetupCaps.
+func NewRawSetupCaps() (*RawSetupCaps, error) {
+	caps, err := SetupCaps()
+	if err != nil {
+		return nil, err
+	}
+	r := &RawSetupCaps{Hdr: unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, Ambient: caps}
+	for _, c := range caps {
+		d, bit := &r.Data[c/32], uint32(1)<<(c%32)
+		d.Effective, d.Permitted, d.Inheritable = d.Effective|bit, d.Permitted|bit, d.Inheritable|bit
+	}
+	return r, nil
+}
+
 // EndSetupCaps drops what SetupCaps raised, after SetCapabilities has
 // applied process.capabilities (which, when the config lists them, already
 // set every set: then nothing is left to do). Otherwise it clears the
