@@ -18,7 +18,8 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(URUN) ./cmd/urun
 
-# deps: buildah, uidmap, busybox-static, containerd, docker.io and the test
+# deps: the packages the suites need (scripts/deps.sh lists them: buildah,
+# podman, containerd, docker.io, Open MPI, Slurm, ...) and the test
 # accounts (as root);
 # as a normal user it only reports what is missing.
 deps:
