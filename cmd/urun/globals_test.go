@@ -120,3 +120,21 @@ func TestVerbsInOperations(t *testing.T) {
 		}
 	}
 }
+
+// launchArgs turns launch's own --root into --as-root, never one in the
+// command (it did without --: `urun launch IMG echo --root` echoed
+// --as-root), nor a value or a global flag before the verb.
+func TestLaunchArgs(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"launch --root img -- id --root", "launch --as-root img -- id --root"},
+		{"launch img echo hi --root", "launch img echo hi --root"},
+		{"launch --root img echo --root", "launch --as-root img echo --root"},
+		{"launch -e X=1 --bind /a --root img cmd --root", "launch -e X=1 --bind /a --as-root img cmd --root"},
+		{"--root /s launch img --root cmd", "--root /s launch img --as-root cmd"},
+		{"--root /s run --root x", "--root /s run --root x"},
+	} {
+		if got := strings.Join(launchArgs(strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("launchArgs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"urun/config"
 	"urun/launch"
@@ -54,17 +55,30 @@ func (c *launchCmd) Run(g *Globals) error {
 }
 
 // launchArgs reads `--root` after the launch verb as --as-root, the name
-// HPC users know; before the verb it stays runc's state directory.
+// HPC users know; before the verb it stays runc's state directory. Only
+// launch's own flags are read so: the command (after --, or from the word
+// after IMAGE on) is the user's, a `--root` in it included.
 func launchArgs(args []string) []string {
 	verb, at := verbAt(args)
 	if verb != "launch" {
 		return args
 	}
 	out := append([]string(nil), args...)
+	positional := 0
 	for i := at + 1; i < len(out) && out[i] != "--"; i++ {
-		if out[i] == "--root" {
+		switch a := out[i]; {
+		case a == "--root":
 			out[i] = "--as-root"
+		case launchWithValue[a] || globalsWithValue[a]: // --root: above
+			i++ // its value
+		case !strings.HasPrefix(a, "-"):
+			if positional++; positional == 2 { // the command starts here
+				return out
+			}
 		}
 	}
 	return out
 }
+
+// launchWithValue are launch's flags whose value may be the next word.
+var launchWithValue = map[string]bool{"-e": true, "--env": true, "--unset-env": true, "-b": true, "--bind": true, "--join-tag": true, "--join-ct": true}
