@@ -1,9 +1,11 @@
 package scaffold
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -265,6 +267,22 @@ func (s *State) KillAll(timeout time.Duration) error {
 		return err
 	}
 	return s.endWatcher(deadline)
+}
+
+// EndWatcherIn ends the exec watcher recorded in the state of the
+// container in dir, if any: for run, whose container exited and which
+// removes its state without delete (an exec meanwhile started one, which
+// must not outlive run either).
+func EndWatcherIn(dir string, timeout time.Duration) error {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil
+	}
+	var st State
+	if json.Unmarshal(data, &st) != nil {
+		return nil
+	}
+	return st.endWatcher(time.Now().Add(timeout))
 }
 
 // endWatcher ends the exec watcher (enter/watch.go): once the container's

@@ -286,6 +286,11 @@ func (c *Container) Save(st *State) error {
 	return WriteAtomic(filepath.Join(c.Dir, "state.json"), data, 0o600)
 }
 
+// MemoryConfig is the config.json, in the container's directory, of a
+// container whose config was built in memory (urun launch): the bundle has
+// none, and exec takes the container's process from it.
+const MemoryConfig = "config.json"
+
 // Remove deletes the container's directory; the lock goes with it.
 // state.json goes last: a removal that fails part-way leaves a container
 // that state and list still show and delete can retry, never an ID that is

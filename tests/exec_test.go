@@ -278,3 +278,35 @@ func TestExecTerminal(t *testing.T) {
 		e.AssertClean()
 	})
 }
+
+// exec into a container made by urun launch (a person debugging an MPI
+// rank): its config was built in memory, so exec takes the process from
+// the copy kept in the container's directory (it looked for a config.json
+// in the image and failed).
+func TestExecLaunch(t *testing.T) {
+	for _, a := range []*Account{Sub, NoSub} {
+		t.Run(a.Name, func(t *testing.T) {
+			e := NewEnv(t, a)
+			cmd := e.Command("launch", filepath.Join(e.Bundle, "rootfs"), "--", "sh", "-c", "echo ready; exec sleep 100")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer cmd.Process.Signal(syscall.SIGTERM)
+			if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+				t.Fatalf("launch said %q, %v", line, err)
+			}
+			id := "launch-" + strconv.Itoa(cmd.Process.Pid)
+			if r := e.Urun("exec", id, "sh", "-c", "id -u; pwd"); r.Code != 0 || r.Stdout != strconv.Itoa(a.UID)+"\n"+e.Bundle+"\n" {
+				t.Errorf("exec into %s: %s\nwant uid %d and cwd %s", id, r, a.UID, e.Bundle)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			e.AssertClean()
+		})
+	}
+}

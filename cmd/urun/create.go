@@ -103,6 +103,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			c.Close()
 		} // run --detach closes it once released
 	}()
+	if o.loaded != nil { // no bundle config.json: exec reads the process here
+		if err = os.WriteFile(filepath.Join(c.Dir, scaffold.MemoryConfig), o.loaded.Raw, 0o600); err != nil {
+			return nil, fmt.Errorf("keep the config: %w", err)
+		}
+	}
 	var guard *createGuard
 	switch {
 	case o.park && !strings.HasPrefix(o.hang, "create"):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -71,7 +72,7 @@ func (c *execCmd) exec(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.process(st)
+	p, err := c.process(st, ct.Dir)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func liveExecs(refs []scaffold.ProcRef) []scaffold.ProcRef {
 // process builds the process to run, as runc does: --process replaces
 // everything; otherwise the container's own process (config.json in its
 // bundle) with the command and the flags applied.
-func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
+func (c *execCmd) process(st *scaffold.State, dir string) (*specs.Process, error) {
 	if c.Process != "" {
 		data, err := os.ReadFile(c.Process)
 		if err != nil {
@@ -227,11 +228,11 @@ func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
 	if len(args) == 0 {
 		return nil, errors.New("no command: give one after the container ID, or --process")
 	}
-	b, err := config.Load(st.Bundle)
+	spec, err := containerSpec(st, dir)
 	if err != nil {
-		return nil, fmt.Errorf("the container's bundle %s: %w", st.Bundle, err)
+		return nil, err
 	}
-	p := *b.Spec.Process
+	p := *spec.Process
 	p.Args = args
 	p.Terminal = c.Tty
 	if c.Cwd != "" {
@@ -279,6 +280,23 @@ func (c *execCmd) process(st *scaffold.State) (*specs.Process, error) {
 		p.NoNewPrivileges = true
 	}
 	return &p, nil
+}
+
+// containerSpec is the container's config: its bundle's config.json, or
+// the one kept in its directory when it was built in memory (launch).
+func containerSpec(st *scaffold.State, dir string) (*specs.Spec, error) {
+	if raw, err := os.ReadFile(filepath.Join(dir, scaffold.MemoryConfig)); err == nil {
+		spec, err := config.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("the container's config %s: %w", filepath.Join(dir, scaffold.MemoryConfig), err)
+		}
+		return spec, nil
+	}
+	b, err := config.Load(st.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("the container's bundle %s: %w", st.Bundle, err)
+	}
+	return b.Spec, nil
 }
 
 // execHint is the command line that enters a container hung in create

@@ -12,6 +12,7 @@ import (
 
 	"urun/config"
 	"urun/console"
+	"urun/scaffold"
 	"urun/ulog"
 )
 
@@ -132,7 +133,11 @@ func (c *runCmd) Run(g *Globals) error {
 	if !c.Keep {
 		// The process is reaped: remove the state directly rather than
 		// through delete's open/lock/read/check (about 1 ms per run).
-		if rerr := removeState(filepath.Join(ct.store.Dir, c.ID)); rerr != nil {
+		dir := filepath.Join(ct.store.Dir, c.ID)
+		if err := scaffold.EndWatcherIn(dir, 10*time.Second); err != nil {
+			ulog.L.Warn().Msgf("urun %s %s: end the exec watcher: %v", c.name(), c.ID, err)
+		}
+		if rerr := removeState(dir); rerr != nil {
 			ulog.L.Warn().Msgf("urun run %s: remove state: %v", c.ID, rerr)
 		}
 		ulog.Trace("state removed")
@@ -150,8 +155,9 @@ func (c *runCmd) Run(g *Globals) error {
 const drainWait = 2 * time.Second
 
 // removeState removes a run container's directory, which holds only
-// state.json, with two unlinks; RemoveAll's directory walk is the fallback.
+// state.json (and launch's config), with two or three unlinks; RemoveAll's directory walk is the fallback.
 func removeState(dir string) error {
+	os.Remove(filepath.Join(dir, scaffold.MemoryConfig)) // launch's, if any
 	if os.Remove(filepath.Join(dir, "state.json")) == nil && os.Remove(dir) == nil {
 		return nil
 	}
