@@ -128,9 +128,6 @@ func (p *Placeholder) adoptJoined(plan *nsjoin.Plan) error {
 
 // endSetupCaps drops the capabilities a placeholder whose uid is not root
 // in its namespace held for set-up.
-func endSetupCaps(held bool, c *specs.LinuxCapabilities) error {
-	if !held {
-		return nil
-	}
+func endSetupCaps(c *specs.LinuxCapabilities) error {
 	return proc.EndSetupCaps(c, false)
 }

@@ -213,7 +213,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// take the container's lock, which create holds, and callers read the
 	// pid file once create has returned; on error both go.
 	ph.Console = tty.toContainer
-	if err = ph.Send(b); err != nil {
+	pl := ph.Plan(b)
+	for i, s := range pl.Steps {
+		ulog.L.Debug().Msgf("plan %2d %s", i+1, s)
+	}
+	if err = ph.Send(b, pl); err != nil {
 		return nil, err
 	}
 	sent = true

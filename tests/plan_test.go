@@ -1,0 +1,115 @@
+package tests
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// planLines are the steps --debug printed, in order ("plan N STEP").
+func planLines(t *testing.T, stderr string) []string {
+	t.Helper()
+	re := regexp.MustCompile(`plan +(\d+) (.*)`)
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		if n, _ := strconv.Atoi(m[1]); n != len(out)+1 {
+			t.Fatalf("plan line %q out of order after %d lines", l, len(out))
+		}
+		out = append(out, m[2])
+	}
+	return out
+}
+
+// inOrder reports the first of want not found, in order, in lines.
+func inOrder(lines, want []string) string {
+	i := 0
+	for _, l := range lines {
+		if i < len(want) && strings.HasPrefix(l, want[i]) {
+			i++
+		}
+	}
+	if i < len(want) {
+		return want[i]
+	}
+	return ""
+}
+
+// create --debug prints the plan, one line per step, before running it;
+// the plan follows the config (its mounts, masked and read-only paths).
+func TestPlanPrinted(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "true")
+		e.Spec.Mounts = append(e.Spec.Mounts, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m"}})
+		e.Spec.Linux.MaskedPaths = []string{"/etc/hostname"}
+		e.Spec.Linux.ReadonlyPaths = []string{"/etc"}
+		e.Spec.Process.Cwd = "/tmp"
+		e.WriteSpec()
+		r := e.MustUrun("--debug", "create", "p1")
+		lines := planLines(t, r.Stderr)
+		n := len(e.Spec.Mounts) - 1
+		want := []string{"make mounts slaves", "bind rootfs: " + e.Bundle + "/rootfs", "mounts[0] ",
+			"mounts[" + strconv.Itoa(n) + "] /mnt: tmpfs tmpfs size=1m", "pivot_root",
+			"linux.maskedPaths[0] /etc/hostname", "linux.readonlyPaths[0] /etc", "process.user: uid 0",
+			"process.cwd: /tmp", "process.args[0]: true", "wait for start", "exec: true"}
+		if miss := inOrder(lines, want); miss != "" {
+			t.Errorf("plan lacks %q (in order); --debug printed:\n%s", miss, strings.Join(lines, "\n"))
+		}
+		// run has no start to wait for.
+		r = e.MustUrun("--debug", "run", "p2")
+		if lines := planLines(t, r.Stderr); len(lines) == 0 || slicesContain(lines, "wait for start") {
+			t.Errorf("run's plan: %q", lines)
+		}
+		e.MustUrun("delete", "--force", "p1")
+		e.AssertClean()
+	})
+}
+
+func slicesContain(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A step that fails in the container process is named in create's error,
+// with the path and the errno, and leaves nothing behind.
+func TestStepFailureNamed(t *testing.T) {
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "true")
+		e.Spec.Mounts = append(e.Spec.Mounts, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=bogus"}})
+		data, _ := json.Marshal(e.Spec)
+		e.WriteConfig(data)
+		n := strconv.Itoa(len(e.Spec.Mounts) - 1)
+		r := e.Urun("--debug", "create", "f1")
+		step := "mounts[" + n + "] /mnt"
+		if r.Code == 0 || !strings.Contains(r.Stderr, "urun create f1: "+step+": ") || !strings.Contains(r.Stderr, "invalid argument") {
+			t.Errorf("want the failing step %q and the errno named; got %s", step, r)
+		}
+		if !slicesContain(prefixes(planLines(t, r.Stderr)), step) {
+			t.Errorf("the failing step %q is not a step of the printed plan: %s", step, r.Stderr)
+		}
+		if len(e.StateEntries()) != 0 {
+			t.Errorf("a failed create left state: %v", e.StateEntries())
+		}
+		e.AssertClean()
+	})
+}
+
+// prefixes are the steps' names (before ": detail").
+func prefixes(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i], _, _ = strings.Cut(l, ": ")
+	}
+	return out
+}
