@@ -45,6 +45,9 @@ const (
 	WaitStart     Op = "wait-start"
 	StartHooks    Op = "start-hooks"
 	Exec          Op = "exec"
+	// The in-process executor's last steps, on its locked thread.
+	Umask    Op = "umask"
+	ForkExec Op = "fork-exec" // the container process, in a user namespace of its own
 )
 
 // Step is one named step. Name is what a failure starts with: the config
@@ -77,6 +80,9 @@ type Options struct {
 	Terminal  bool // the container's pty is made in set-up
 	SetupCaps bool // set-up holds ambient capabilities to drop at the end
 	FirstFD   int  // fds from here on are closed
+	// InProcess: urun itself executes the plan on a locked thread and
+	// forks the container process from it (scaffold/inproc.go).
+	InProcess bool
 }
 
 // Build makes the plan of a checked config.
@@ -156,21 +162,34 @@ func Build(s *specs.Spec, o Options) *Plan {
 	if p.Capabilities != nil {
 		add(DropBounding, "process.capabilities.bounding", fmt.Sprintf("keep %d", len(p.Capabilities.Bounding)))
 	}
-	add(SetUser, "process.user", fmt.Sprintf("uid %d gid %d, %d additional gids", p.User.UID, p.User.GID, len(p.User.AdditionalGids)))
-	add(SetCaps, "process.capabilities", "")
-	if o.SetupCaps {
-		add(DropSetupCaps, "drop set-up capabilities", "")
+	if o.InProcess {
+		if p.User.Umask != nil {
+			add(Umask, "process.user.umask", fmt.Sprintf("%#o", *p.User.Umask))
+		}
+	} else {
+		add(SetUser, "process.user", fmt.Sprintf("uid %d gid %d, %d additional gids", p.User.UID, p.User.GID, len(p.User.AdditionalGids)))
+		add(SetCaps, "process.capabilities", "")
+		if o.SetupCaps {
+			add(DropSetupCaps, "drop set-up capabilities", "")
+		}
 	}
 	if p.NoNewPrivileges {
 		add(NoNewPrivs, "process.noNewPrivileges", "")
 	}
-	add(CloseFDs, "close inherited fds", fmt.Sprintf("from fd %d", o.FirstFD))
+	if !o.InProcess {
+		add(CloseFDs, "close inherited fds", fmt.Sprintf("from fd %d", o.FirstFD))
+	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	add(Chdir, "process.cwd", cwd)
 	add(LookPath, "process.args[0]", p.Args[0])
+	if o.InProcess {
+		add(ForkExec, "exec", fmt.Sprintf("%s: forked into a user namespace of its own (identity map), held until released, as uid %d gid %d, %d additional gids",
+			strings.Join(p.Args, " "), p.User.UID, p.User.GID, len(p.User.AdditionalGids)))
+		return pl
+	}
 	add(Ready, "report set up", "")
 	if o.Park {
 		add(WaitStart, "wait for start", "")

@@ -83,61 +83,28 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 	})
 	conn, path := sync, ""
 	for _, s := range pl.Steps {
-		var err error
-		switch s.Op {
-		case plan.OOMScoreAdj:
-			err = proc.OOMScoreAdj(p)
-		case plan.CheckRlimits:
-			// Set only at exec: a limit such as RLIMIT_AS below what
-			// the Go runtime has mapped would fail its set-up.
-			err = proc.CheckRlimits(p)
-		case plan.SlaveMounts:
-			err = tree.SlaveMounts()
-		case plan.BindRootfs:
-			err = tree.BindRootfs()
-		case plan.DevTmpfs:
-			err = tree.DevTmpfs()
-		case plan.Mount:
-			err = tree.Mount(s.I)
-		case plan.PopulateDev:
-			err = tree.PopulateDev()
-		case plan.Device:
-			err = tree.Device(s.I)
-		case plan.CreateHooks:
+		done, err := common(tree, p, s)
+		switch {
+		case done:
+		case s.Op == plan.CreateHooks:
 			err = createHooks(sync, spec.Hooks, ic)
-		case plan.PivotRoot:
-			err = tree.PivotRoot()
-		case plan.Mask:
-			err = tree.Mask(s.I)
-		case plan.ReadonlyPath:
-			err = tree.ReadonlyPath(s.I)
-		case plan.Propagation:
-			err = tree.Propagation()
-		case plan.ReadonlyRoot:
-			err = tree.ReadonlyRoot()
-		case plan.Terminal:
+		case s.Op == plan.Terminal:
 			err = setupTerminal(p, ic)
-		case plan.DropBounding:
-			err = proc.DropBounding(p.Capabilities)
-		case plan.SetUser:
+		case s.Op == plan.SetUser:
 			err = proc.SetUser(p.User, ic.Setgroups)
-		case plan.SetCaps:
+		case s.Op == plan.SetCaps:
 			err = proc.SetCapabilities(p.Capabilities)
-		case plan.DropSetupCaps:
+		case s.Op == plan.DropSetupCaps:
 			err = endSetupCaps(p.Capabilities)
-		case plan.NoNewPrivs:
-			err = proc.NoNewPrivs(p)
-		case plan.CloseFDs:
+		case s.Op == plan.CloseFDs:
 			// Before the cwd: fds past the passed ones close at execve
 			// (the strays were closed at start), and Chdir checks that
 			// the cwd is inside the container's root.
 			tree.Close()
 			err = proc.CloseExtraFDs(ic.FirstFD)
-		case plan.Chdir:
-			err = proc.Chdir(p)
-		case plan.LookPath:
+		case s.Op == plan.LookPath:
 			path, err = proc.LookPath(p)
-		case plan.Ready:
+		case s.Op == plan.Ready:
 			if writeMsg(sync, reply{Notes: notes}) != nil {
 				os.Exit(1)
 			}
@@ -146,17 +113,17 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 					os.Exit(1) // run's caller went away
 				}
 			}
-		case plan.WaitStart:
+		case s.Op == plan.WaitStart:
 			conn = park(sync, ic.ListenFD)
 			if waitGo(conn) != nil {
 				os.Exit(1) // create's caller went away without starting us
 			}
-		case plan.StartHooks:
+		case s.Op == plan.StartHooks:
 			if err := startHooks(spec.Hooks, ic); err != nil {
 				conn.Write([]byte(hookFailed + err.Error()))
 				os.Exit(1)
 			}
-		case plan.Exec:
+		case s.Op == plan.Exec:
 			if ic.ActivationFDs > 0 {
 				p.Env = activationEnv(p.Env, ic.ActivationFDs)
 			}
@@ -173,6 +140,49 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 		ulog.Trace("init: " + s.Name)
 	}
 	os.Exit(1) // a plan ends with its exec
+}
+
+// common runs the steps both executors run alike (done: s was one).
+func common(tree *mount.Tree, p *specs.Process, s plan.Step) (done bool, err error) {
+	switch s.Op {
+	case plan.OOMScoreAdj:
+		err = proc.OOMScoreAdj(p)
+	case plan.CheckRlimits:
+		// Set only at exec: a limit such as RLIMIT_AS below what the Go
+		// runtime has mapped would fail its set-up.
+		err = proc.CheckRlimits(p)
+	case plan.SlaveMounts:
+		err = tree.SlaveMounts()
+	case plan.BindRootfs:
+		err = tree.BindRootfs()
+	case plan.DevTmpfs:
+		err = tree.DevTmpfs()
+	case plan.Mount:
+		err = tree.Mount(s.I)
+	case plan.PopulateDev:
+		err = tree.PopulateDev()
+	case plan.Device:
+		err = tree.Device(s.I)
+	case plan.PivotRoot:
+		err = tree.PivotRoot()
+	case plan.Mask:
+		err = tree.Mask(s.I)
+	case plan.ReadonlyPath:
+		err = tree.ReadonlyPath(s.I)
+	case plan.Propagation:
+		err = tree.Propagation()
+	case plan.ReadonlyRoot:
+		err = tree.ReadonlyRoot()
+	case plan.DropBounding:
+		err = proc.DropBounding(p.Capabilities)
+	case plan.NoNewPrivs:
+		err = proc.NoNewPrivs(p)
+	case plan.Chdir:
+		err = proc.Chdir(p)
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // waitGo waits for the start byte.

@@ -86,6 +86,10 @@ type Placeholder struct {
 	opts      SpawnOpts
 	hooks     *specs.Hooks // the config's, once sent
 	hookState *specs.State
+	// inProcess: the container process was forked by RunInProcess, set
+	// up and already running its command; there is no placeholder.
+	inProcess bool
+	errRd     *os.File // in-process: the held child's exec error pipe
 }
 
 // Start re-executes urun into a new user and mount namespace and maps its
@@ -201,9 +205,14 @@ func (p *Placeholder) mapIDs() error {
 
 // Plan is the container's set-up, built from the checked config in b.
 func (p *Placeholder) Plan(b *config.Bundle) *plan.Plan {
-	o := p.opts
+	return BuildPlan(b, p.opts, p.Console != nil, false)
+}
+
+// BuildPlan is the plan of the checked config in b for the container o
+// describes, for the two-process executor or (inProcess) RunInProcess.
+func BuildPlan(b *config.Bundle, o SpawnOpts, terminal, inProcess bool) *plan.Plan {
 	return plan.Build(b.Spec, plan.Options{
-		Rootfs: b.Rootfs, Park: o.Listen != nil, Terminal: p.Console != nil,
+		Rootfs: b.Rootfs, Park: o.Listen != nil, Terminal: terminal, InProcess: inProcess,
 		// Its uid is not root in the namespace: the placeholder holds
 		// ambient capabilities for set-up and drops them before exec.
 		SetupCaps: o.Mapping.SetupCaps() || o.Mapping.Mode == userns.Join,
@@ -246,6 +255,9 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 // Wait is Send's second half: it waits for the placeholder's report. On
 // error it kills it.
 func (p *Placeholder) Wait() error {
+	if p.inProcess {
+		return nil
+	}
 	var r reply
 	for {
 		if err := readMsg(p.sync, &r); err != nil {
@@ -283,6 +295,9 @@ func (p *Placeholder) exitDetail() string {
 // Release lets a run-mode placeholder exec the container process and
 // reports an exec failure.
 func (p *Placeholder) Release() error {
+	if p.inProcess {
+		return p.releaseHeld()
+	}
 	defer p.sync.Close()
 	return Go(p.sync)
 }
@@ -309,6 +324,9 @@ func (p *Placeholder) Kill() {
 		p.Cmd.Process = nil
 	}
 	p.sync.Close()
+	if p.errRd != nil {
+		p.errRd.Close()
+	}
 }
 
 // Go sends the start byte on conn and waits for the exec: a clean EOF means

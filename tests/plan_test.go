@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -112,4 +113,42 @@ func prefixes(lines []string) []string {
 		out[i], _, _ = strings.Cut(l, ": ")
 	}
 	return out
+}
+
+// run by the nested account (uid 0 with CAP_SYS_ADMIN in a user namespace,
+// as buildah calls it) executes the plan in-process, unless the config
+// needs what only the two-process executor does (here: a hook) or
+// URUN_EXECUTOR=two-process says so; the other accounts, and create, use
+// two processes.
+func TestExecutorChosen(t *testing.T) {
+	forced := os.Getenv("URUN_EXECUTOR") == "two-process"
+	ForEach(t, func(t *testing.T, a *Account) {
+		e := NewEnv(t, a, "sh", "-c", "grep -E '^(Uid|CapBnd)' /proc/self/status; readlink /proc/self/ns/user")
+		r := e.MustUrun("--debug", "run", "c1")
+		inproc := strings.Contains(r.Stderr, "executor: in-process")
+		if want := a.Nested && !forced; inproc != want {
+			t.Errorf("run: in-process %v, want %v: %s", inproc, want, r)
+		}
+		if inproc {
+			if !slicesContain(prefixes(planLines(t, r.Stderr)), "exec") || slicesContain(prefixes(planLines(t, r.Stderr)), "report set up") {
+				t.Errorf("in-process plan: %q", planLines(t, r.Stderr))
+			}
+			// The container process has a user namespace of its own.
+			if own, _ := os.Readlink("/proc/" + strconv.Itoa(nestedNS.Process.Pid) + "/ns/user"); strings.Contains(r.Stdout, own) {
+				t.Errorf("the container shares the caller's user namespace %s: %s", own, r.Stdout)
+			}
+		}
+		e.MustUrun("--debug", "create", "c2")
+		r = e.MustUrun("--debug", "delete", "--force", "c2")
+		e.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
+		e.WriteSpec()
+		r = e.MustUrun("--debug", "run", "c3")
+		if strings.Contains(r.Stderr, "executor: in-process") {
+			t.Errorf("run with a hook executed in-process: %s", r)
+		}
+		if a.Nested && !forced && !strings.Contains(r.Stderr, "executor: two processes (the in-process one does not do hooks yet)") {
+			t.Errorf("run with a hook: no debug line saying why two processes: %s", r)
+		}
+		e.AssertClean()
+	})
 }

@@ -1,0 +1,116 @@
+package scaffold
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The Go runtime's fork hooks, as package syscall uses them around its own
+// fork (see enter/fork.go, which forks the same way).
+//
+//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
+func runtimeBeforeFork()
+
+//go:linkname runtimeAfterFork syscall.runtime_AfterFork
+func runtimeAfterFork()
+
+//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
+func runtimeAfterForkInChild()
+
+// holdArgs is what the held child needs, prepared by the parent: after the
+// fork the child may not allocate.
+type holdArgs struct {
+	hold      int // read end: one byte releases the child, EOF ends it
+	errPipe   int // write end: the failed step and errno
+	setgroups bool
+	groups    []uint32
+	uid, gid  uintptr
+	path      *byte
+	argv      []*byte // nil-terminated
+	envv      []*byte
+	errBuf    [5]byte
+	b         [1]byte
+}
+
+// Steps the held child reports on failure (errBuf[0]).
+const (
+	holdWait byte = iota + 1
+	holdSetsid
+	holdGroups
+	holdGID
+	holdUID
+	holdExec
+)
+
+var holdSteps = map[byte]string{
+	holdWait: "wait for the release", holdSetsid: "setsid", holdGroups: "process.user.additionalGids: setgroups",
+	holdGID: "process.user.gid: setresgid", holdUID: "process.user.uid: setresuid", holdExec: "exec",
+}
+
+// forkHeld forks the container process into a new user and mount
+// namespace (copies of this thread's: its root, cwd, umask, bounding set
+// and no_new_privs come along). The child waits, running only raw system
+// calls, until the parent has written its ID maps and the state and sends
+// one byte on the hold pipe; then it takes process.user and execs the
+// command. The caller holds syscall.ForkLock.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
+	runtimeBeforeFork()
+	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_NEWUSER|unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
+	if e1 != 0 || r1 != 0 {
+		runtimeAfterFork()
+		return int(r1), e1
+	}
+
+	// The child. Only raw system calls from here on.
+	runtimeAfterForkInChild()
+	var step byte
+	var e syscall.Errno
+	var n uintptr
+	var gp uintptr
+	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
+	if e != 0 || n != 1 {
+		step = holdWait
+		goto fail
+	}
+	if _, _, e = syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0); e != 0 {
+		step = holdSetsid
+		goto fail
+	}
+	if a.setgroups {
+		if len(a.groups) > 0 {
+			gp = uintptr(unsafe.Pointer(&a.groups[0]))
+		}
+		if _, _, e = syscall.RawSyscall(syscall.SYS_SETGROUPS, uintptr(len(a.groups)), gp, 0); e != 0 {
+			step = holdGroups
+			goto fail
+		}
+	}
+	if _, _, e = syscall.RawSyscall(syscall.SYS_SETRESGID, a.gid, a.gid, a.gid); e != 0 {
+		step = holdGID
+		goto fail
+	}
+	if _, _, e = syscall.RawSyscall(syscall.SYS_SETRESUID, a.uid, a.uid, a.uid); e != 0 {
+		step = holdUID
+		goto fail
+	}
+	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)),
+		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
+	step = holdExec
+
+fail:
+	a.errBuf[0] = step
+	a.errBuf[1] = byte(e)
+	a.errBuf[2] = byte(e >> 8)
+	a.errBuf[3] = byte(e >> 16)
+	a.errBuf[4] = byte(e >> 24)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.errBuf[0])), uintptr(len(a.errBuf)))
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}
