@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"urun/internal/rawfork"
 	"urun/ulog"
 )
 
@@ -174,10 +175,10 @@ func Start(o Opts) (_ *Proc, err error) {
 
 	// The raw child either execs urun (the pipe closes: EOF) or writes
 	// the step and errno that failed.
-	var buf [5]byte
-	if n, _ := io.ReadFull(errPipe, buf[:]); n == len(buf) {
-		errno := syscall.Errno(uint32(buf[1]) | uint32(buf[2])<<8 | uint32(buf[3])<<16 | uint32(buf[4])<<24)
-		return nil, fmt.Errorf("%s: %w%s", stepNames[buf[0]], errno, hint(buf[0], errno))
+	var rep rawfork.Report
+	if n, _ := io.ReadFull(errPipe, rep[:]); n == len(rep) {
+		step, errno := rep.Decode()
+		return nil, fmt.Errorf("%s: %w%s", stepNames[step], errno, hint(step, errno))
 	}
 	ulog.Trace("exec: inside")
 	cfg := childConfig{Process: o.Process, Setgroups: o.Setgroups, FirstFD: 3 + o.PreserveFDs, ConsoleFD: consoleFD}

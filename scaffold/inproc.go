@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/internal/rawfork"
 	"urun/mount"
 	"urun/plan"
 	"urun/proc"
@@ -154,10 +155,10 @@ func (p *Placeholder) releaseHeld() error {
 	if err != nil {
 		return fmt.Errorf("release container process: %w", err)
 	}
-	var buf [5]byte
-	if n, _ := io.ReadFull(p.errRd, buf[:]); n == len(buf) {
-		errno := syscall.Errno(uint32(buf[1]) | uint32(buf[2])<<8 | uint32(buf[3])<<16 | uint32(buf[4])<<24)
-		return fmt.Errorf("%s: %w", holdSteps[buf[0]], errno)
+	var rep rawfork.Report
+	if n, _ := io.ReadFull(p.errRd, rep[:]); n == len(rep) {
+		step, errno := rep.Decode()
+		return fmt.Errorf("%s: %w", holdSteps[step], errno)
 	}
 	return nil
 }

@@ -5,19 +5,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"urun/internal/rawfork"
 )
-
-// The Go runtime's fork hooks, as package syscall uses them around its own
-// fork (see enter/fork.go, which forks the same way).
-//
-//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
-func runtimeBeforeFork()
-
-//go:linkname runtimeAfterFork syscall.runtime_AfterFork
-func runtimeAfterFork()
-
-//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
-func runtimeAfterForkInChild()
 
 // holdArgs is what the held child needs, prepared by the parent: after the
 // fork the child may not allocate.
@@ -30,7 +20,7 @@ type holdArgs struct {
 	path      *byte
 	argv      []*byte // nil-terminated
 	envv      []*byte
-	errBuf    [5]byte
+	errBuf    rawfork.Report
 	b         [1]byte
 }
 
@@ -60,15 +50,15 @@ var holdSteps = map[byte]string{
 //go:norace
 //go:nocheckptr
 func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
-	runtimeBeforeFork()
+	rawfork.BeforeFork()
 	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_NEWUSER|unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
 	if e1 != 0 || r1 != 0 {
-		runtimeAfterFork()
+		rawfork.AfterFork()
 		return int(r1), e1
 	}
 
 	// The child. Only raw system calls from here on.
-	runtimeAfterForkInChild()
+	rawfork.AfterForkInChild()
 	var step byte
 	var e syscall.Errno
 	var n uintptr
@@ -104,13 +94,6 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	step = holdExec
 
 fail:
-	a.errBuf[0] = step
-	a.errBuf[1] = byte(e)
-	a.errBuf[2] = byte(e >> 8)
-	a.errBuf[3] = byte(e >> 16)
-	a.errBuf[4] = byte(e >> 24)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.errBuf[0])), uintptr(len(a.errBuf)))
-	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
-	}
+	rawfork.Fail(a.errPipe, &a.errBuf, step, e)
+	return 0, 0 // not reached
 }

@@ -136,6 +136,21 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// CPU while this process decodes and checks config.json. On any error
 	// below, the deferred kill and remove leave nothing behind.
 	var ph *scaffold.Placeholder
+	var started []*scaffold.Placeholder // each killed if create fails
+	defer func() {
+		if err != nil {
+			for _, p := range started {
+				p.Kill()
+			}
+		}
+	}()
+	start := func() (err error) {
+		if ph, err = scaffold.Start(spawn); err == nil {
+			guard.track(ph)
+			started = append(started, ph)
+		}
+		return err
+	}
 	// run by uid 0 in a user namespace (buildah's and podman's case) may
 	// need no placeholder at all: see scaffold/inproc.go.
 	inProcess := scaffold.MayRunInProcess(o.park || o.detach) && o.hang == ""
@@ -143,15 +158,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		if spawn.Mapping, err = userns.Available(); err != nil {
 			return nil, err
 		}
-		if ph, err = scaffold.Start(spawn); err != nil {
+		if err = start(); err != nil {
 			return nil, err
 		}
-		guard.track(ph)
-		defer func(ph *scaffold.Placeholder) {
-			if err != nil {
-				ph.Kill()
-			}
-		}(ph) // this one: ph may be replaced below
 	}
 	if err = b.Decode(); err != nil {
 		return nil, err
@@ -214,22 +223,12 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		if ph, err = scaffold.RunInProcess(pl, b, m); err != nil {
 			return nil, err
 		}
-		defer func(ph *scaffold.Placeholder) {
-			if err != nil {
-				ph.Kill()
-			}
-		}(ph)
+		started = append(started, ph)
 	} else {
 		if ph == nil {
-			if ph, err = scaffold.Start(spawn); err != nil {
+			if err = start(); err != nil {
 				return nil, err
 			}
-			guard.track(ph)
-			defer func(ph *scaffold.Placeholder) {
-				if err != nil {
-					ph.Kill()
-				}
-			}(ph) // this one: ph may be replaced below
 		}
 		// The placeholder sets the container up while this process writes
 		// the state and the pid file. Nobody sees them early: readers of
