@@ -108,7 +108,7 @@ func Build(s *specs.Spec, o Options) *Plan {
 		add(OOMScoreAdj, "process.oomScoreAdj", fmt.Sprint(*p.OOMScoreAdj))
 	}
 	if len(p.Rlimits) > 0 {
-		add(CheckRlimits, "process.rlimits", fmt.Sprintf("check %d against the hard limits (set at exec)", len(p.Rlimits)))
+		add(CheckRlimits, "process.rlimits", fmt.Sprintf("check %d against the hard limits (set just before exec)", len(p.Rlimits)))
 	}
 	add(SlaveMounts, "make mounts slaves", "/ rslave")
 	add(BindRootfs, "bind rootfs", o.Rootfs)

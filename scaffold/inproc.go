@@ -18,6 +18,7 @@ import (
 	"urun/mount"
 	"urun/plan"
 	"urun/proc"
+	"urun/ulog"
 	"urun/userns"
 )
 
@@ -60,8 +61,6 @@ func InProcessRefusal(s *specs.Spec, o SpawnOpts, terminal bool) string {
 		return "hooks"
 	case o.PreserveFDs+o.ActivationFDs > 0:
 		return "descriptors are passed"
-	case len(p.Rlimits) > 0:
-		return "process.rlimits (process-wide: they would limit urun too)"
 	case p.OOMScoreAdj != nil:
 		return "process.oomScoreAdj (process-wide)"
 	case p.Capabilities != nil && len(p.Capabilities.Ambient)+len(p.Capabilities.Inheritable) > 0:
@@ -100,6 +99,7 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping) (*Placehol
 		ch <- r
 	}()
 	r := <-ch
+	ulog.Trace("in-process: forked")
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -198,6 +198,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, notes *[]st
 		if err != nil {
 			return 0, nil, nil, s.Fail(err)
 		}
+		ulog.Trace("in-process: " + s.Name)
 	}
 	return 0, nil, nil, fmt.Errorf("the plan has no exec step")
 }
@@ -210,6 +211,9 @@ func fork(path string, p *specs.Process, m *userns.Mapping) (pid int, hold, errR
 	}
 	proc.RestoreNofile()
 	a := &holdArgs{setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
+	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
+		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})
+	}
 	if a.path, err = syscall.BytePtrFromString(path); err != nil {
 		return 0, nil, nil, err
 	}

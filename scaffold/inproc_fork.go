@@ -17,11 +17,17 @@ type holdArgs struct {
 	setgroups bool
 	groups    []uint32
 	uid, gid  uintptr
+	rlimits   []rlimit // process.rlimits
 	path      *byte
 	argv      []*byte // nil-terminated
 	envv      []*byte
 	errBuf    rawfork.Report
 	b         [1]byte
+}
+
+type rlimit struct {
+	res uintptr
+	lim unix.Rlimit
 }
 
 // Steps the held child reports on failure (errBuf[0]).
@@ -31,12 +37,13 @@ const (
 	holdGroups
 	holdGID
 	holdUID
+	holdRlimit
 	holdExec
 )
 
 var holdSteps = map[byte]string{
 	holdWait: "wait for the release", holdSetsid: "setsid", holdGroups: "process.user.additionalGids: setgroups",
-	holdGID: "process.user.gid: setresgid", holdUID: "process.user.uid: setresuid", holdExec: "exec",
+	holdGID: "process.user.gid: setresgid", holdUID: "process.user.uid: setresuid", holdRlimit: "process.rlimits: prlimit", holdExec: "exec",
 }
 
 // forkHeld forks the container process into a new user and mount
@@ -63,6 +70,7 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	var e syscall.Errno
 	var n uintptr
 	var gp uintptr
+	var i int
 	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
 	if e != 0 || n != 1 {
 		step = holdWait
@@ -71,6 +79,14 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	if _, _, e = syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0); e != 0 {
 		step = holdSetsid
 		goto fail
+	}
+	// Before the uid change, which takes the capability to raise a hard
+	// limit.
+	for i = 0; i < len(a.rlimits); i++ {
+		if _, _, e = syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, a.rlimits[i].res, uintptr(unsafe.Pointer(&a.rlimits[i].lim)), 0, 0, 0); e != 0 {
+			step = holdRlimit
+			goto fail
+		}
 	}
 	if a.setgroups {
 		if len(a.groups) > 0 {

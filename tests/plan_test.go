@@ -123,8 +123,13 @@ func prefixes(lines []string) []string {
 func TestExecutorChosen(t *testing.T) {
 	forced := os.Getenv("URUN_EXECUTOR") == "two-process"
 	ForEach(t, func(t *testing.T, a *Account) {
-		e := NewEnv(t, a, "sh", "-c", "grep -E '^(Uid|CapBnd)' /proc/self/status; readlink /proc/self/ns/user")
+		e := NewEnv(t, a, "sh", "-c", "readlink /proc/self/ns/user; echo nofile $(ulimit -Sn) $(ulimit -Hn)")
+		e.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456}}
+		e.WriteSpec()
 		r := e.MustUrun("--debug", "run", "c1")
+		if !strings.Contains(r.Stdout, "nofile 123 456") {
+			t.Errorf("process.rlimits not applied: %s", r)
+		}
 		inproc := strings.Contains(r.Stderr, "executor: in-process")
 		if want := a.Nested && !forced; inproc != want {
 			t.Errorf("run: in-process %v, want %v: %s", inproc, want, r)
