@@ -80,6 +80,11 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 	}
 	ulog.Trace("config read")
+	// Decoding (~1.2 ms of reflection in a fresh process) runs on the
+	// other CPU while the container is reserved; nothing reads b.Spec
+	// before the receive below.
+	decoded := make(chan error, 1)
+	go func() { decoded <- b.Decode() }()
 	store, err := scaffold.OpenStore(g.Root)
 	if err != nil {
 		return nil, err
@@ -162,7 +167,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 	}
-	if err = b.Decode(); err != nil {
+	if err = <-decoded; err != nil {
 		return nil, err
 	}
 	ulog.Trace("config loaded")
