@@ -20,7 +20,7 @@ type Bundle struct {
 	Dir    string // absolute bundle directory
 	Rootfs string // absolute rootfs path
 	Spec   *specs.Spec
-	Raw    []byte // config.json as read, handed to the placeholder as is
+	Raw    []byte // config.json as read; decoded once, into Spec
 }
 
 // Load reads DIR/config.json and checks what must hold before anything is
@@ -98,7 +98,7 @@ func Parse(raw []byte) (*specs.Spec, error) {
 	}
 	// The Decoder stops after the first value: anything but white space
 	// after it would be silently dropped here and then surface deep in
-	// create (the placeholder is handed the bytes).
+	// create (the container process is handed a plan built from Spec).
 	end := dec.InputOffset()
 	if rest := bytes.TrimLeft(raw[end:], " \t\r\n"); len(rest) > 0 {
 		off := int64(len(raw) - len(rest))

@@ -6,22 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/internal/rawfork"
 	"urun/proc"
 )
-
-// The Go runtime's fork hooks, as package syscall uses them around its own
-// fork. They are linkname-able on purpose (go.dev/issue/67401: gVisor
-// uses them): BeforeFork blocks signals and stops the stack from growing,
-// AfterForkInChild resets signal handlers and the mask.
-//
-//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
-func runtimeBeforeFork()
-
-//go:linkname runtimeAfterFork syscall.runtime_AfterFork
-func runtimeAfterFork()
-
-//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
-func runtimeAfterForkInChild()
 
 // nsFD is one namespace to enter: an open /proc/PID/ns/<type> file.
 type nsFD struct {
@@ -46,7 +33,7 @@ type forkArgs struct {
 	empty    *byte // ""
 	dot      *byte // "."
 	errPipe  int   // the child writes step+errno here on failure
-	errBuf   [5]byte
+	errBuf   rawfork.Report
 	pidfdOut int32 // CLONE_PIDFD's result
 }
 
@@ -85,16 +72,16 @@ var stepNames = map[byte]string{
 //go:norace
 //go:nocheckptr
 func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
-	runtimeBeforeFork()
+	rawfork.BeforeFork()
 	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_PIDFD), 0,
 		uintptr(unsafe.Pointer(&a.pidfdOut)), 0, 0, 0)
 	if e1 != 0 || r1 != 0 {
-		runtimeAfterFork()
+		rawfork.AfterFork()
 		return int(r1), e1
 	}
 
 	// The child. Only raw system calls from here on.
-	runtimeAfterForkInChild()
+	rawfork.AfterForkInChild()
 	var step byte
 	var e syscall.Errno
 	var i int
@@ -182,13 +169,6 @@ func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
 	step = stepExec
 
 fail:
-	a.errBuf[0] = step
-	a.errBuf[1] = byte(e)
-	a.errBuf[2] = byte(e >> 8)
-	a.errBuf[3] = byte(e >> 16)
-	a.errBuf[4] = byte(e >> 24)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.errBuf[0])), uintptr(len(a.errBuf)))
-	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
-	}
+	rawfork.Fail(a.errPipe, &a.errBuf, step, e)
+	return 0, 0 // not reached
 }

@@ -44,22 +44,15 @@ func CheckDevice(d specs.LinuxDevice) error {
 	return nil
 }
 
-// bindDevices binds each linux.devices node from the host (checked by
-// CheckDevice at create). A node already there as that same device, as
-// under a bind of the host's /dev, is left as it is.
-func (s *setup) bindDevices() error {
-	if s.spec.Linux == nil {
+// Device binds linux.devices[i] from the host (checked by CheckDevice at
+// create). A node already there as that same device, as under a bind of
+// the host's /dev, is left as it is.
+func (s *Tree) Device(i int) error {
+	d := s.spec.Linux.Devices[i]
+	if p, err := s.resolve(d.Path); err == nil && sameNode(p, d.Path) {
 		return nil
 	}
-	for _, d := range s.spec.Linux.Devices {
-		if p, err := s.resolve(d.Path); err == nil && sameNode(p, d.Path) {
-			continue
-		}
-		if err := s.bind(d.Path, d.Path, false, Options{}); err != nil {
-			return fmt.Errorf("linux.devices: bind %s: %w", d.Path, err)
-		}
-	}
-	return nil
+	return s.bind(d.Path, d.Path, false, Options{})
 }
 
 // sameNode: the file at p (in the rootfs) is the host's node at host.

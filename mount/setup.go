@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"urun/ulog"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -19,53 +18,62 @@ type Env struct {
 	BundleDir string            // relative bind sources are relative to it
 	GidMapped func(uint32) bool // whether a gid exists in the new user namespace
 	Debug     func(msg string)  // notes for the parent's debug log
-	// BeforePivot runs once everything is mounted, just before pivot_root
-	// (create's hooks: prestart, createRuntime, createContainer); optional.
-	BeforePivot func() error
 }
 
-// Setup runs the whole mount sequence in the placeholder, in order: every
-// mount made a slave, rootfs bind, config mounts, /dev, BeforePivot,
-// pivot_root, masked paths, readonly paths, linux.rootfsPropagation on /,
-// readonly root. Each step's error names the step and path.
-func Setup(spec *specs.Spec, env Env) error {
-	s := &setup{spec: spec, env: env, root: env.Rootfs}
-	defer func() {
-		if s.rootDir != nil {
-			s.rootDir.Close()
-		}
-	}()
-	steps := []struct {
-		name string
-		fn   func() error
+// NewTree starts the container's mount tree (the plan's mount steps, in
+// the order plan.Build gives them: slaves, rootfs bind, /dev, config
+// mounts, devices, pivot_root, masked and read-only paths, propagation,
+// read-only root). Close it when done.
+func NewTree(spec *specs.Spec, env Env) *Tree {
+	return &Tree{spec: spec, env: env, root: env.Rootfs, mounted: map[string]bool{}}
+}
 
-		trace string
-	}{
-		{"make mounts slaves", s.slaveAll, "slave mounts"},
-		{"bind rootfs", s.bindRootfs, "bind rootfs"},
-		{"", s.configMounts, "config mounts"},
-		{"", s.populateDev, "/dev"},
-		{"", s.bindDevices, "linux.devices"},
-		{"", s.beforePivot, "before pivot_root"},
-		{"pivot_root", s.pivot, "pivot_root"},
-		{"", s.maskPaths, "masked paths"},
-		{"", s.readonlyPaths, "readonly paths"},
-		{"apply linux.rootfsPropagation", s.rootPropagation, "rootfs propagation"},
-		{"remount / read-only", s.readonlyRoot, "readonly root"},
+// Close drops the handle on the root.
+func (s *Tree) Close() {
+	if s.rootDir != nil {
+		s.rootDir.Close()
+		s.rootDir = nil
 	}
-	for _, st := range steps {
-		if err := st.fn(); err != nil {
-			if st.name != "" {
-				return fmt.Errorf("%s: %w", st.name, err)
-			}
-			return err
-		}
-		ulog.Trace("init: mount: " + st.trace)
+}
+
+// The plan's mount steps.
+func (s *Tree) SlaveMounts() error  { return s.slaveAll() }
+func (s *Tree) BindRootfs() error   { return s.bindRootfs() }
+func (s *Tree) PopulateDev() error  { return s.populateDev() }
+func (s *Tree) PivotRoot() error    { return s.pivot() }
+func (s *Tree) Propagation() error  { return s.rootPropagation() }
+func (s *Tree) ReadonlyRoot() error { return s.readonlyRoot() }
+
+// DevTmpfs gives the container a tmpfs /dev when the config mounts none, as
+// runc does.
+func (s *Tree) DevTmpfs() error {
+	s.devTmp = true
+	return s.mountFS("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_STRICTATIME, "mode=755,size=65536k")
+}
+
+// Mount makes the config's mounts[i].
+func (s *Tree) Mount(i int) error {
+	m := s.spec.Mounts[i]
+	if err := s.oneMount(m); err != nil {
+		return err
+	}
+	dest := filepath.Clean(m.Destination)
+	s.mounted[dest] = true
+	if dest == "/dev" && m.Type == "tmpfs" {
+		s.devTmp = true
 	}
 	return nil
 }
 
-type setup struct {
+// Mask covers linux.maskedPaths[i]; ReadonlyPath binds linux.readonlyPaths[i]
+// read-only.
+func (s *Tree) Mask(i int) error { return s.maskPath(s.spec.Linux.MaskedPaths[i]) }
+func (s *Tree) ReadonlyPath(i int) error {
+	return s.readonlyPath(s.spec.Linux.ReadonlyPaths[i])
+}
+
+// Tree is the container's mount tree while it is built.
+type Tree struct {
 	spec    *specs.Spec
 	env     Env
 	root    string
@@ -74,7 +82,7 @@ type setup struct {
 	mounted map[string]bool // container paths the config mounted
 }
 
-func (s *setup) debug(format string, a ...any) {
+func (s *Tree) debug(format string, a ...any) {
 	if s.env.Debug != nil {
 		s.env.Debug(fmt.Sprintf(format, a...))
 	}
@@ -86,7 +94,7 @@ func (s *setup) debug(format string, a ...any) {
 // the host's shared mounts slaves; this also covers the caller's own.)
 // The mode asked for is applied to / once the tree is built: an unbindable
 // mount could not be bound as the rootfs.
-func (s *setup) slaveAll() error {
+func (s *Tree) slaveAll() error {
 	return errnoPath("/", unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""))
 }
 
@@ -95,7 +103,7 @@ func (s *setup) slaveAll() error {
 // slaveAll made it. Shared makes / a peer group of its own (still a slave
 // of the host's): mounts made in the container reach mount namespaces
 // made inside it, never the host, which sends ours nothing back.
-func (s *setup) rootPropagation() error {
+func (s *Tree) rootPropagation() error {
 	l := s.spec.Linux
 	if l == nil || l.RootfsPropagation == "" {
 		return nil
@@ -107,7 +115,7 @@ func (s *setup) rootPropagation() error {
 	return errnoPath("/", unix.Mount("", "/", "", f, ""))
 }
 
-func (s *setup) bindRootfs() error {
+func (s *Tree) bindRootfs() error {
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return errnoPath(s.root, err)
@@ -117,7 +125,7 @@ func (s *setup) bindRootfs() error {
 
 // openRoot opens the handle mount points are looked up from: the rootfs
 // mount. (config.Check refuses a mount over "/", which would cover it.)
-func (s *setup) openRoot() error {
+func (s *Tree) openRoot() error {
 	d, err := os.OpenFile(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return errnoPath(s.root, unwrap(err))
@@ -126,35 +134,7 @@ func (s *setup) openRoot() error {
 	return nil
 }
 
-func (s *setup) configMounts() error {
-	s.mounted = map[string]bool{}
-	hasDev := false
-	for _, m := range s.spec.Mounts {
-		if filepath.Clean(m.Destination) == "/dev" {
-			hasDev = true
-		}
-	}
-	if !hasDev {
-		// No /dev in the config: give the container a tmpfs one, as runc does.
-		if err := s.mountFS("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
-			return fmt.Errorf("mount /dev: %w", err)
-		}
-		s.devTmp = true
-	}
-	for i, m := range s.spec.Mounts {
-		if err := s.oneMount(m); err != nil {
-			return fmt.Errorf("mounts[%d] %s: %w", i, m.Destination, err)
-		}
-		dest := filepath.Clean(m.Destination)
-		s.mounted[dest] = true
-		if dest == "/dev" && m.Type == "tmpfs" {
-			s.devTmp = true
-		}
-	}
-	return nil
-}
-
-func (s *setup) oneMount(m specs.Mount) error {
+func (s *Tree) oneMount(m specs.Mount) error {
 	o, err := ParseOptions(m.Options)
 	if err != nil {
 		return err
@@ -212,7 +192,7 @@ func (s *setup) oneMount(m specs.Mount) error {
 
 // resolve maps a container path to a host path under the rootfs without
 // following any symlink out of it.
-func (s *setup) resolve(dest string) (string, error) {
+func (s *Tree) resolve(dest string) (string, error) {
 	p, err := securejoin.SecureJoin(s.root, dest)
 	if err != nil {
 		return "", fmt.Errorf("resolve %s in rootfs: %w", dest, err)
@@ -227,7 +207,7 @@ func (s *setup) resolve(dest string) (string, error) {
 // lookup and mount: the mount goes onto the handle, not onto a path looked
 // up again. (pathrs-lite does the same and more, but cost ~1 ms per
 // container here in /proc checks; see bench/README.md.)
-func (s *setup) mountPoint(dest string, dir bool) (*os.File, error) {
+func (s *Tree) mountPoint(dest string, dir bool) (*os.File, error) {
 	// SecureJoin picks where a dangling symlink would lead, inside the
 	// rootfs; that is where a missing mount point is created.
 	p, err := s.resolve(dest)
@@ -273,7 +253,7 @@ func (s *setup) mountPoint(dest string, dir bool) (*os.File, error) {
 }
 
 // openIn opens path (relative to the rootfs) with the rootfs as "/".
-func (s *setup) openIn(path string, flags int) (int, error) {
+func (s *Tree) openIn(path string, flags int) (int, error) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	if flags&unix.O_CREAT != 0 {
@@ -291,7 +271,7 @@ func (s *setup) openIn(path string, flags int) (int, error) {
 // create makes path's missing directories, one component at a time, each
 // made inside a parent opened in the rootfs, and the file itself when dir
 // is false.
-func (s *setup) create(path string, dir bool) error {
+func (s *Tree) create(path string, dir bool) error {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	last := len(parts)
 	if !dir {
@@ -339,7 +319,7 @@ func (s *setup) create(path string, dir bool) error {
 // exactly that file.
 func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
 
-func (s *setup) mountFS(src, dest, typ string, flags uintptr, data string) error {
+func (s *Tree) mountFS(src, dest, typ string, flags uintptr, data string) error {
 	h, err := s.mountPoint(dest, true)
 	if err != nil {
 		return err
@@ -357,7 +337,7 @@ func (s *setup) mountFS(src, dest, typ string, flags uintptr, data string) error
 // bind attaches a copy of src at dest with open_tree/mount_setattr/
 // move_mount: attributes are set on the detached copy before it becomes
 // visible, and only ever added, so locked host flags are never touched.
-func (s *setup) bind(src, dest string, recursive bool, o Options) error {
+func (s *Tree) bind(src, dest string, recursive bool, o Options) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return fmt.Errorf("bind source %s: %w", src, unwrap(err))
@@ -374,7 +354,7 @@ func (s *setup) bind(src, dest string, recursive bool, o Options) error {
 // (path "" for the file dirfd itself); name is for messages. With srcfd
 // AT_FDCWD src is the path to bind; otherwise srcfd is the handle to bind
 // and src only names it in messages.
-func (s *setup) bindAt(srcfd int, src string, dirfd int, target, name string, recursive bool, o Options) error {
+func (s *Tree) bindAt(srcfd int, src string, dirfd int, target, name string, recursive bool, o Options) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
@@ -414,7 +394,7 @@ var atimeOptions = []struct {
 // mount's atime mode is locked and differs from the one asked for, the
 // bind keeps the host's, with a debug line, as crun does; any other
 // refusal fails.
-func (s *setup) setAttr(fd int, src, name string, recursive bool, o Options) error {
+func (s *Tree) setAttr(fd int, src, name string, recursive bool, o Options) error {
 	// relatime is MOUNT_ATTR_RELATIME == 0: the atime mode is chosen by
 	// clearing the whole atime field, so look at the MS_ flags instead.
 	atime := o.Flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0
@@ -489,7 +469,7 @@ var devLinks = [][2]string{
 	{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 }
 
-func (s *setup) populateDev() error {
+func (s *Tree) populateDev() error {
 	if !s.devTmp {
 		return nil
 	}
@@ -527,14 +507,7 @@ func (s *setup) populateDev() error {
 	return nil
 }
 
-func (s *setup) beforePivot() error {
-	if s.env.BeforePivot == nil {
-		return nil
-	}
-	return s.env.BeforePivot()
-}
-
-func (s *setup) pivot() error {
+func (s *Tree) pivot() error {
 	// pivot_root(".", ".") stacks the old root on top of the new one; the
 	// detach then drops it, with no put_old directory needed in the image.
 	if err := unix.Chdir(s.root); err != nil {
@@ -556,13 +529,10 @@ func (s *setup) pivot() error {
 	return s.openRoot()
 }
 
-// maskPaths covers each masked path as the container sees it: an empty
+// maskPath covers a masked path as the container sees it: an empty
 // read-only tmpfs over a directory, /dev/null over anything else.
-func (s *setup) maskPaths() error {
-	if s.spec.Linux == nil {
-		return nil
-	}
-	return s.eachPath("linux.maskedPaths", s.spec.Linux.MaskedPaths, func(h *os.File, path string) error {
+func (s *Tree) maskPath(path string) error {
+	return s.atPath(path, func(h *os.File) error {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(h.Fd()), &st); err != nil {
 			return err
@@ -574,35 +544,28 @@ func (s *setup) maskPaths() error {
 	})
 }
 
-// eachPath runs cover on a handle on each path as the container sees it:
-// the lookup follows symlinks only inside the root and through no /proc
-// magic link, and what cover mounts goes onto the handle, never onto a
-// path looked up again. Paths absent from the container are skipped.
-func (s *setup) eachPath(field string, paths []string, cover func(h *os.File, path string) error) error {
-	for i, path := range paths {
-		name := fmt.Sprintf("%s[%d] %s", field, i, path)
-		fd, err := s.openIn(path, unix.O_PATH)
-		if errors.Is(err, unix.ENOENT) {
-			continue
-		}
-		if errors.Is(err, unix.ELOOP) {
-			return fmt.Errorf("%s: open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", name, err)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: open in the container: %w", name, err)
-		}
-		h := os.NewFile(uintptr(fd), path)
-		err = cover(h, path)
-		h.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+// atPath runs cover on a handle on path as the container sees it: the
+// lookup follows symlinks only inside the root and through no /proc magic
+// link, and what cover mounts goes onto the handle, never onto a path
+// looked up again. A path absent from the container is skipped.
+func (s *Tree) atPath(path string, cover func(h *os.File) error) error {
+	fd, err := s.openIn(path, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
 	}
-	return nil
+	if errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("open in the container: %w (a /proc magic link on the way leads out of the container's root, or the symlinks loop)", err)
+	}
+	if err != nil {
+		return fmt.Errorf("open in the container: %w", err)
+	}
+	h := os.NewFile(uintptr(fd), path)
+	defer h.Close()
+	return cover(h)
 }
 
 // maskFile binds the container's /dev/null over the file h.
-func (s *setup) maskFile(h *os.File, path string) error {
+func (s *Tree) maskFile(h *os.File, path string) error {
 	null, err := s.openIn("/dev/null", unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("open /dev/null: %w", err)
@@ -633,18 +596,15 @@ func emptyTmpfsAt(dirfd int) error {
 	return unix.MoveMount(m, "", dirfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }
 
-// readonlyPaths binds each read-only path over itself, read-only, looked
-// up as maskPaths does.
-func (s *setup) readonlyPaths() error {
-	if s.spec.Linux == nil {
-		return nil
-	}
-	return s.eachPath("linux.readonlyPaths", s.spec.Linux.ReadonlyPaths, func(h *os.File, path string) error {
+// readonlyPath binds a read-only path over itself, read-only, looked up
+// as maskPath does.
+func (s *Tree) readonlyPath(path string) error {
+	return s.atPath(path, func(h *os.File) error {
 		return s.bindAt(int(h.Fd()), path, int(h.Fd()), "", path, true, Options{Attr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
 	})
 }
 
-func (s *setup) readonlyRoot() error {
+func (s *Tree) readonlyRoot() error {
 	if s.spec.Root == nil || !s.spec.Root.Readonly {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 
 // newSetup makes a rootfs in a temporary directory, with an "outside"
 // directory beside it that no lookup may reach.
-func newSetup(t *testing.T) (*setup, string) {
+func newSetup(t *testing.T) (*Tree, string) {
 	t.Helper()
 	base := t.TempDir()
 	root := filepath.Join(base, "rootfs")
@@ -41,7 +41,7 @@ func newSetup(t *testing.T) (*setup, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return &setup{root: root, rootDir: d}, outside
+	return &Tree{root: root, rootDir: d, mounted: map[string]bool{}}, outside
 }
 
 // Mount points resolve and are created inside the rootfs, whatever the

@@ -142,6 +142,10 @@ func restoreNofile() {
 	_ = syscall.Exec("", []string{""}, nil)
 }
 
+// RestoreNofile is restoreNofile for a process forked without syscall's
+// help (scaffold's in-process executor): its child gets the limit too.
+func RestoreNofile() { restoreNofile() }
+
 // SetUser switches to process.user, keeping capabilities across the uid
 // change so the configured set can be applied afterwards.
 func SetUser(u specs.User, setgroups bool) error {

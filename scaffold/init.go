@@ -1,7 +1,6 @@
 package scaffold
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 
 	"urun/console"
 	"urun/mount"
+	"urun/plan"
 	"urun/proc"
 	"urun/ulog"
 )
@@ -66,78 +66,132 @@ func InitMain() {
 		}
 		ic.console = c
 	}
-	spec, err := decodeSetup(ic.Config)
-	if err != nil {
-		fail(sync, fmt.Errorf("config.json: %w", err))
-	}
-	var notes []string
-	path, err := setup(spec, &ic, &notes, func() error { return createHooks(sync, spec.Hooks, &ic) })
-	if err != nil {
-		fail(sync, err)
-	}
-	if err := writeMsg(sync, reply{Notes: notes}); err != nil {
-		os.Exit(1)
-	}
-	conn := sync
-	if ic.Park {
-		conn = park(sync, ic.ListenFD)
-	}
-	var b [1]byte
-	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
-		os.Exit(1) // create's caller went away without starting us
-	}
-	if err := startHooks(spec.Hooks, &ic); err != nil {
-		conn.Write([]byte(hookFailed + err.Error()))
-		os.Exit(1)
-	}
-	if ic.ActivationFDs > 0 {
-		spec.Process.Env = activationEnv(spec.Process.Env, ic.ActivationFDs)
-	}
-	ulog.Trace("init: exec")
-	err = proc.Exec(path, spec.Process)
-	conn.Write([]byte(fmt.Sprintf("exec %s: %v", path, err)))
-	os.Exit(127)
+	execute(ic.Plan, &ic, sync)
 }
 
-// setup is the container's set-up, one named step after another. It returns
-// the resolved executable.
-func setup(spec *specs.Spec, ic *initConfig, notes *[]string, beforePivot func() error) (string, error) {
+// execute runs the plan, step after step, and never returns: the last step
+// is the exec. A failure before "ready" goes to create as the reply (it
+// kills us); after it, to start (or run) over the start connection.
+func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
+	spec := pl.Spec
 	p := spec.Process
-	steps := []struct {
-		name string
-		fn   func() error
-	}{
-		{"set oom_score_adj", func() error { return proc.OOMScoreAdj(p) }},
-		// Set only in proc.Exec, the last step: a limit such as RLIMIT_AS
-		// below what the Go runtime has mapped would fail its set-up.
-		{"check rlimits", func() error { return proc.CheckRlimits(p) }},
-		{"set up mounts", func() error {
-			return mount.Setup(spec, mount.Env{
-				Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
-				GidMapped:   func(g uint32) bool { return gidMapped(ic.GIDs, g) },
-				Debug:       func(m string) { *notes = append(*notes, m) },
-				BeforePivot: beforePivot,
-			})
-		}},
-		{"set up terminal", func() error { return setupTerminal(p, ic) }},
-		{"drop bounding capabilities", func() error { return proc.DropBounding(p.Capabilities) }},
-		{"set user", func() error { return proc.SetUser(p.User, ic.Setgroups) }},
-		{"set capabilities", func() error { return proc.SetCapabilities(p.Capabilities) }},
-		{"drop set-up capabilities", func() error { return endSetupCaps(ic.SetupCaps, p.Capabilities) }},
-		{"set no_new_privs", func() error { return proc.NoNewPrivs(p) }},
-		// Before the cwd: fds past the passed ones close at execve (the
-		// strays were closed at start), and Chdir checks that the cwd is
-		// inside the container's root.
-		{"close inherited fds", func() error { return proc.CloseExtraFDs(ic.FirstFD) }},
-		{"enter cwd", func() error { return proc.Chdir(p) }},
-	}
-	for _, s := range steps {
-		if err := s.fn(); err != nil {
-			return "", err
+	var notes []string
+	tree := mount.NewTree(spec, mount.Env{
+		Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
+		GidMapped: func(g uint32) bool { return gidMapped(ic.GIDs, g) },
+		Debug:     func(m string) { notes = append(notes, m) },
+	})
+	conn, path := sync, ""
+	for _, s := range pl.Steps {
+		done, err := common(tree, p, s)
+		switch {
+		case done:
+		case s.Op == plan.CreateHooks:
+			err = createHooks(sync, spec.Hooks, ic)
+		case s.Op == plan.Terminal:
+			err = setupTerminal(p, ic)
+		case s.Op == plan.SetUser:
+			err = proc.SetUser(p.User, ic.Setgroups)
+		case s.Op == plan.SetCaps:
+			err = proc.SetCapabilities(p.Capabilities)
+		case s.Op == plan.DropSetupCaps:
+			err = endSetupCaps(p.Capabilities)
+		case s.Op == plan.CloseFDs:
+			// Before the cwd: fds past the passed ones close at execve
+			// (the strays were closed at start), and Chdir checks that
+			// the cwd is inside the container's root.
+			tree.Close()
+			err = proc.CloseExtraFDs(ic.FirstFD)
+		case s.Op == plan.LookPath:
+			path, err = proc.LookPath(p)
+		case s.Op == plan.Ready:
+			if writeMsg(sync, reply{Notes: notes}) != nil {
+				os.Exit(1)
+			}
+			if !ic.Park {
+				if waitGo(sync) != nil {
+					os.Exit(1) // run's caller went away
+				}
+			}
+		case s.Op == plan.WaitStart:
+			conn = park(sync, ic.ListenFD)
+			if waitGo(conn) != nil {
+				os.Exit(1) // create's caller went away without starting us
+			}
+		case s.Op == plan.StartHooks:
+			if err := startHooks(spec.Hooks, ic); err != nil {
+				conn.Write([]byte(hookFailed + err.Error()))
+				os.Exit(1)
+			}
+		case s.Op == plan.Exec:
+			if ic.ActivationFDs > 0 {
+				p.Env = activationEnv(p.Env, ic.ActivationFDs)
+			}
+			ulog.Trace("init: exec")
+			err = proc.Exec(path, p)
+			conn.Write([]byte(fmt.Sprintf("exec %s: %v", path, err)))
+			os.Exit(127)
+		default:
+			err = fmt.Errorf("unknown step %q", s.Op)
 		}
-		ulog.Trace("init: " + s.name)
+		if err != nil {
+			fail(sync, s.Fail(err))
+		}
+		ulog.Trace("init: " + s.Name)
 	}
-	return proc.LookPath(p)
+	os.Exit(1) // a plan ends with its exec
+}
+
+// common runs the steps both executors run alike (done: s was one).
+func common(tree *mount.Tree, p *specs.Process, s plan.Step) (done bool, err error) {
+	switch s.Op {
+	case plan.OOMScoreAdj:
+		err = proc.OOMScoreAdj(p)
+	case plan.CheckRlimits:
+		// Set only at exec: a limit such as RLIMIT_AS below what the Go
+		// runtime has mapped would fail its set-up.
+		err = proc.CheckRlimits(p)
+	case plan.SlaveMounts:
+		err = tree.SlaveMounts()
+	case plan.BindRootfs:
+		err = tree.BindRootfs()
+	case plan.DevTmpfs:
+		err = tree.DevTmpfs()
+	case plan.Mount:
+		err = tree.Mount(s.I)
+	case plan.PopulateDev:
+		err = tree.PopulateDev()
+	case plan.Device:
+		err = tree.Device(s.I)
+	case plan.PivotRoot:
+		err = tree.PivotRoot()
+	case plan.Mask:
+		err = tree.Mask(s.I)
+	case plan.ReadonlyPath:
+		err = tree.ReadonlyPath(s.I)
+	case plan.Propagation:
+		err = tree.Propagation()
+	case plan.ReadonlyRoot:
+		err = tree.ReadonlyRoot()
+	case plan.DropBounding:
+		err = proc.DropBounding(p.Capabilities)
+	case plan.NoNewPrivs:
+		err = proc.NoNewPrivs(p)
+	case plan.Chdir:
+		err = proc.Chdir(p)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// waitGo waits for the start byte.
+func waitGo(conn *os.File) error {
+	var b [1]byte
+	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
+		return fmt.Errorf("no start byte")
+	}
+	return nil
 }
 
 // park waits for `urun start` to connect to the start socket.
@@ -174,38 +228,6 @@ func gidMapped(maps []specs.LinuxIDMapping, g uint32) bool {
 func fail(sync *os.File, err error) {
 	writeMsg(sync, reply{Error: err.Error()})
 	os.Exit(1)
-}
-
-// setupConfig is the part of config.json the placeholder acts on (the
-// parent has checked the rest). Decoding only these fields costs a third
-// of decoding a whole specs.Spec in a fresh process (~0.4 ms against ~1.2).
-type setupConfig struct {
-	Process *specs.Process `json:"process"`
-	Root    *specs.Root    `json:"root"`
-	Mounts  []specs.Mount  `json:"mounts"`
-	Hooks   *specs.Hooks   `json:"hooks"`
-	Linux   *struct {
-		MaskedPaths       []string            `json:"maskedPaths"`
-		ReadonlyPaths     []string            `json:"readonlyPaths"`
-		RootfsPropagation string              `json:"rootfsPropagation"`
-		Devices           []specs.LinuxDevice `json:"devices"`
-	} `json:"linux"`
-}
-
-func decodeSetup(raw []byte) (*specs.Spec, error) {
-	var c setupConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, err
-	}
-	if c.Process == nil {
-		return nil, fmt.Errorf("process: missing")
-	}
-	spec := &specs.Spec{Process: c.Process, Root: c.Root, Mounts: c.Mounts, Hooks: c.Hooks}
-	if c.Linux != nil {
-		spec.Linux = &specs.Linux{MaskedPaths: c.Linux.MaskedPaths, ReadonlyPaths: c.Linux.ReadonlyPaths,
-			RootfsPropagation: c.Linux.RootfsPropagation, Devices: c.Linux.Devices}
-	}
-	return spec, nil
 }
 
 // activationEnv passes systemd socket activation on: this process keeps its

@@ -141,9 +141,6 @@ func checkJoinedMaps(o SpawnOpts, b *config.Bundle) error {
 
 // endSetupCaps drops the capabilities a placeholder whose uid is not root
 // in its namespace held for set-up.
-func endSetupCaps(held bool, c *specs.LinuxCapabilities) error {
-	if !held {
-		return nil
-	}
+func endSetupCaps(c *specs.LinuxCapabilities) error {
 	return proc.EndSetupCaps(c, false)
 }

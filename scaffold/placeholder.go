@@ -19,6 +19,7 @@ import (
 	"urun/config"
 	"urun/console"
 	"urun/nsjoin"
+	"urun/plan"
 	"urun/userns"
 )
 
@@ -28,7 +29,7 @@ const InitArg0 = "urun-init"
 
 // initConfig is what the parent sends the placeholder over the sync socket.
 type initConfig struct {
-	Config    json.RawMessage        `json:"config"`
+	Plan      *plan.Plan             `json:"plan"` // built and checked by create
 	Rootfs    string                 `json:"rootfs"`
 	BundleDir string                 `json:"bundleDir"`
 	GIDs      []specs.LinuxIDMapping `json:"gids"`
@@ -45,9 +46,6 @@ type initConfig struct {
 	// placeholder sends the container's pty master over it.
 	Terminal bool     `json:"terminal,omitempty"`
 	console  *os.File // the received console socket
-	// SetupCaps: the placeholder holds ambient capabilities for set-up
-	// (its uid is not root in the namespace) and drops them before exec.
-	SetupCaps bool `json:"setupCaps,omitempty"`
 }
 
 // reply is the placeholder's answer once set up (or failed).
@@ -61,8 +59,7 @@ type reply struct {
 
 // SpawnOpts describes one placeholder.
 type SpawnOpts struct {
-	ID          string         // the container's, for the hooks' state
-	Bundle      *config.Bundle // Spawn only; Start leaves it to Setup
+	ID          string // the container's, for the hooks' state
 	Mapping     *userns.Mapping
 	Listen      *os.File // create: the start socket; nil for run
 	PreserveFDs int
@@ -89,26 +86,17 @@ type Placeholder struct {
 	opts      SpawnOpts
 	hooks     *specs.Hooks // the config's, once sent
 	hookState *specs.State
+	// inProcess: the container process was forked by RunInProcess, set
+	// up and already running its command; there is no placeholder.
+	inProcess bool
+	errRd     *os.File // in-process: the held child's exec error pipe
 }
 
-// Spawn re-executes urun into a new user and mount namespace, maps its IDs,
-// sends it the config and waits until it reports that the container is set
-// up and parked. On error no process is left behind.
-func Spawn(o SpawnOpts) (*Placeholder, error) {
-	p, err := Start(o)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Setup(o.Bundle); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// Start is Spawn's first half: the placeholder is cloned into its
-// namespaces and mapped, and starts up (Go runtime, package init) while
-// the caller decodes and checks config.json; Setup hands it the bundle.
-// On error no process is left behind.
+// Start re-executes urun into a new user and mount namespace and maps its
+// IDs: the placeholder starts up (Go runtime, package init) while the
+// caller decodes and checks config.json; Send hands it the plan and Wait
+// waits until it reports the container set up. On error no process is
+// left behind.
 func Start(o SpawnOpts) (*Placeholder, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -215,31 +203,37 @@ func (p *Placeholder) mapIDs() error {
 	return nil
 }
 
-// Setup sends the bundle and waits until the placeholder reports the
-// container set up (and, for create, parked). On error it kills it.
-func (p *Placeholder) Setup(b *config.Bundle) error {
-	if err := p.Send(b); err != nil {
-		return err
-	}
-	return p.Wait()
+// Plan is the container's set-up, built from the checked config in b.
+func (p *Placeholder) Plan(b *config.Bundle) *plan.Plan {
+	return BuildPlan(b, p.opts, p.Console != nil, false)
 }
 
-// Send is Setup's first half: the placeholder gets the bundle and starts
-// setting the container up. On error it kills it.
-func (p *Placeholder) Send(b *config.Bundle) error {
+// BuildPlan is the plan of the checked config in b for the container o
+// describes, for the two-process executor or (inProcess) RunInProcess.
+func BuildPlan(b *config.Bundle, o SpawnOpts, terminal, inProcess bool) *plan.Plan {
+	return plan.Build(b.Spec, plan.Options{
+		Rootfs: b.Rootfs, Park: o.Listen != nil, Terminal: terminal, InProcess: inProcess,
+		// Its uid is not root in the namespace: the placeholder holds
+		// ambient capabilities for set-up and drops them before exec.
+		SetupCaps: o.Mapping.SetupCaps() || o.Mapping.Mode == userns.Join,
+		FirstFD:   3 + o.ActivationFDs + o.PreserveFDs,
+	})
+}
+
+// Send hands the placeholder the plan, which it starts executing. On error
+// it kills it.
+func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 	o := p.opts
-	o.Bundle = b
 	if err := checkJoinedMaps(o, b); err != nil {
 		p.Kill()
 		return err
 	}
 	passed := o.ActivationFDs + o.PreserveFDs
 	ic := initConfig{
-		Config: o.Bundle.Raw, Rootfs: o.Bundle.Rootfs, BundleDir: o.Bundle.Dir,
+		Plan: pl, Rootfs: b.Rootfs, BundleDir: b.Dir,
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
 		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
-		Terminal:  p.Console != nil,
-		SetupCaps: o.Mapping.SetupCaps() || o.Mapping.Mode == userns.Join,
+		Terminal: p.Console != nil,
 	}
 	if o.Listen != nil {
 		ic.ListenFD = 3 + passed + 1
@@ -262,9 +256,12 @@ func (p *Placeholder) Send(b *config.Bundle) error {
 	return nil
 }
 
-// Wait is Setup's second half: it waits for the placeholder's report. On
+// Wait is Send's second half: it waits for the placeholder's report. On
 // error it kills it.
 func (p *Placeholder) Wait() error {
+	if p.inProcess {
+		return nil
+	}
 	var r reply
 	for {
 		if err := readMsg(p.sync, &r); err != nil {
@@ -302,6 +299,9 @@ func (p *Placeholder) exitDetail() string {
 // Release lets a run-mode placeholder exec the container process and
 // reports an exec failure.
 func (p *Placeholder) Release() error {
+	if p.inProcess {
+		return p.releaseHeld()
+	}
 	defer p.sync.Close()
 	return Go(p.sync)
 }
@@ -328,6 +328,9 @@ func (p *Placeholder) Kill() {
 		p.Cmd.Process = nil
 	}
 	p.sync.Close()
+	if p.errRd != nil {
+		p.errRd.Close()
+	}
 }
 
 // Go sends the start byte on conn and waits for the exec: a clean EOF means

@@ -254,7 +254,7 @@ func TestFeatures(t *testing.T) {
 				}
 			})
 			for _, r := range fc.rows {
-				if !shown[r] && !t.Failed() {
+				if !shown[r] && !t.Failed() && !accountsFiltered {
 					t.Errorf("the case lists row %s, which none of its runs showed (rows shown: %v)", r, keys(shown))
 				}
 			}
@@ -265,6 +265,9 @@ func TestFeatures(t *testing.T) {
 	}
 	t.Run("coverage", func(t *testing.T) {
 		for _, f := range config.Table {
+			if accountsFiltered {
+				break // some accounts' runs were left out
+			}
 			if !observed[f.Key] && unitOnly[f.Key] == "" {
 				t.Errorf("row %s (%s): no passing run of featureCases showed it", f.Key, f.Field)
 			}

@@ -1,0 +1,249 @@
+package scaffold
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"urun/config"
+	"urun/internal/rawfork"
+	"urun/mount"
+	"urun/plan"
+	"urun/proc"
+	"urun/ulog"
+	"urun/userns"
+)
+
+// ExecutorEnv, set to "two-process", makes urun use the two-process
+// executor where it would run the plan in-process (CI runs the nested
+// account's tests once each way).
+const ExecutorEnv = "URUN_EXECUTOR"
+
+// MayRunInProcess says, before the config is decoded, whether the
+// in-process executor could be chosen: `run` (no hold until start) by uid
+// 0 with CAP_SYS_ADMIN in a user namespace that is not the host's, as
+// buildah and podman call a runtime. create then starts no placeholder
+// early.
+func MayRunInProcess(park bool) bool {
+	return !park && os.Geteuid() == 0 && os.Getenv(ExecutorEnv) != "two-process" && !RealRoot() && hasSysAdmin()
+}
+
+func hasSysAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_ADMIN/32].Effective&(1<<(unix.CAP_SYS_ADMIN%32)) != 0
+}
+
+// InProcessRefusal is why a config MayRunInProcess allowed still takes
+// the two-process executor ("" if none): what the in-process one does not
+// do yet.
+func InProcessRefusal(s *specs.Spec, o SpawnOpts, terminal bool) string {
+	p := s.Process
+	switch {
+	case o.Mapping == nil || o.Mapping.Mode != userns.Inherit:
+		return "the config maps IDs"
+	case o.Join != nil:
+		return "namespaces are joined"
+	case terminal:
+		return "process.terminal"
+	case s.Hooks != nil:
+		return "hooks"
+	case o.PreserveFDs+o.ActivationFDs > 0:
+		return "descriptors are passed"
+	case p.OOMScoreAdj != nil:
+		return "process.oomScoreAdj (process-wide)"
+	case p.Capabilities != nil && len(p.Capabilities.Ambient)+len(p.Capabilities.Inheritable) > 0:
+		return "ambient or inheritable capabilities"
+	case s.Linux != nil && strings.Contains(s.Linux.RootfsPropagation, "shared"):
+		// The container process's mount namespace is its own user
+		// namespace's copy, where shared mounts become slaves.
+		return "linux.rootfsPropagation " + s.Linux.RootfsPropagation
+	}
+	return ""
+}
+
+// RunInProcess executes the plan in this process, on a locked OS thread
+// of its own: it unshares the mount namespace there (which gives that
+// thread its own root and cwd; the other threads keep the host's view),
+// mounts and pivots, sets the thread's bounding set, no_new_privs, umask
+// and cwd, and forks the container process from it. The process gets a
+// user namespace of its own with an identity map (and its own copy of the
+// mount namespace, owned by it), as the two-process placeholder has, so
+// that exec, kill --all and delete find it the same way. It waits, raw
+// system calls only (no second Go runtime), until Release.
+func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping) (*Placeholder, error) {
+	type result struct {
+		pid         int
+		hold, errRd *os.File
+		notes       []string
+		err         error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Never unlocked: the runtime ends the thread with this goroutine,
+		// so its namespace and attributes reach no other goroutine.
+		runtime.LockOSThread()
+		var r result
+		r.pid, r.hold, r.errRd, r.err = executeHere(pl, b, m, &r.notes)
+		ch <- r
+	}()
+	r := <-ch
+	ulog.Trace("in-process: forked")
+	if r.err != nil {
+		return nil, r.err
+	}
+	proc, err := os.FindProcess(r.pid)
+	if err != nil {
+		unix.Kill(r.pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(r.pid, &ws, 0, nil)
+		return nil, err
+	}
+	p := &Placeholder{Cmd: &exec.Cmd{Process: proc}, Pid: r.pid, Notes: r.notes, sync: r.hold, errRd: r.errRd, inProcess: true}
+	// From this thread: the host's /proc (the container may have none).
+	if err := writeMaps(r.pid, m); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	if p.StartTime, _, err = ProcStart(r.pid); err != nil {
+		p.Kill()
+		return nil, fmt.Errorf("container process %d: %w", r.pid, err)
+	}
+	return p, nil
+}
+
+// writeMaps gives the held child its identity maps.
+func writeMaps(pid int, m *userns.Mapping) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if !m.Setgroups {
+		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("container process: setgroups: %w", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		maps []specs.LinuxIDMapping
+	}{{"uid_map", m.UID}, {"gid_map", m.GID}} {
+		var sb strings.Builder
+		for _, r := range f.maps {
+			fmt.Fprintf(&sb, "%d %d %d\n", r.ContainerID, r.HostID, r.Size)
+		}
+		if err := os.WriteFile(dir+f.name, []byte(sb.String()), 0); err != nil {
+			return fmt.Errorf("container process: %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// releaseHeld lets the held child exec: EOF on the error pipe means the
+// execve succeeded (the pipe is close-on-exec), else it says what failed.
+func (p *Placeholder) releaseHeld() error {
+	defer p.errRd.Close()
+	_, err := p.sync.Write([]byte{'g'})
+	p.sync.Close()
+	if err != nil {
+		return fmt.Errorf("release container process: %w", err)
+	}
+	var rep rawfork.Report
+	if n, _ := io.ReadFull(p.errRd, rep[:]); n == len(rep) {
+		step, errno := rep.Decode()
+		return fmt.Errorf("%s: %w", holdSteps[step], errno)
+	}
+	return nil
+}
+
+// executeHere is RunInProcess's loop, on the locked thread.
+func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, notes *[]string) (int, *os.File, *os.File, error) {
+	spec := pl.Spec
+	p := spec.Process
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return 0, nil, nil, fmt.Errorf("unshare the mount namespace: %w", err)
+	}
+	tree := mount.NewTree(spec, mount.Env{
+		Rootfs: b.Rootfs, BundleDir: b.Dir,
+		GidMapped: func(g uint32) bool { return gidMapped(m.GID, g) },
+		Debug:     func(msg string) { *notes = append(*notes, msg) },
+	})
+	defer tree.Close()
+	path := ""
+	for _, s := range pl.Steps {
+		done, err := common(tree, p, s)
+		switch {
+		case done:
+		case s.Op == plan.Umask:
+			unix.Umask(int(*p.User.Umask)) // this thread's: CLONE_FS was unshared
+		case s.Op == plan.LookPath:
+			path, err = proc.LookPath(p)
+		case s.Op == plan.ForkExec:
+			tree.Close()
+			pid, hold, errRd, err := fork(path, p, m)
+			if err == nil {
+				return pid, hold, errRd, nil
+			}
+			return 0, nil, nil, s.Fail(err)
+		default:
+			err = fmt.Errorf("step %q: not one the in-process executor runs", s.Op)
+		}
+		if err != nil {
+			return 0, nil, nil, s.Fail(err)
+		}
+		ulog.Trace("in-process: " + s.Name)
+	}
+	return 0, nil, nil, fmt.Errorf("the plan has no exec step")
+}
+
+// fork forks the held container process from this thread. Only 0-2 reach
+// it: the caller's other descriptors are made close-on-exec first.
+func fork(path string, p *specs.Process, m *userns.Mapping) (pid int, hold, errRd *os.File, err error) {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return 0, nil, nil, fmt.Errorf("close-on-exec: %w", err)
+	}
+	proc.RestoreNofile()
+	a := &holdArgs{setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
+	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
+		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})
+	}
+	if a.path, err = syscall.BytePtrFromString(path); err != nil {
+		return 0, nil, nil, err
+	}
+	if a.argv, err = syscall.SlicePtrFromStrings(p.Args); err != nil {
+		return 0, nil, nil, fmt.Errorf("process.args: %w", err)
+	}
+	if a.envv, err = syscall.SlicePtrFromStrings(p.Env); err != nil {
+		return 0, nil, nil, fmt.Errorf("process.env: %w", err)
+	}
+	var hp, ep [2]int
+	if err := unix.Pipe2(hp[:], unix.O_CLOEXEC); err != nil {
+		return 0, nil, nil, err
+	}
+	if err := unix.Pipe2(ep[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(hp[0])
+		unix.Close(hp[1])
+		return 0, nil, nil, err
+	}
+	a.hold, a.errPipe = hp[0], ep[1]
+	syscall.ForkLock.Lock()
+	pid, e := forkHeld(a)
+	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(a)
+	unix.Close(hp[0]) // the child's copies are the ones that count
+	unix.Close(ep[1])
+	hold, errRd = os.NewFile(uintptr(hp[1]), "hold"), os.NewFile(uintptr(ep[0]), "exec-error")
+	if e != 0 {
+		hold.Close()
+		errRd.Close()
+		return 0, nil, nil, fmt.Errorf("fork: %w", e)
+	}
+	return pid, hold, errRd, nil
+}
