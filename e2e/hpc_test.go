@@ -102,6 +102,22 @@ func TestMPIRun(t *testing.T) {
 			t.Errorf("--join: Open MPI says CMA is off: %s", r.describe())
 		}
 
+		// An aborted job: rank 0 fails and mpirun ends the others'
+		// launchers (SIGTERM, then SIGKILL). No rank survives its launcher
+		// (the container process dies with it), and whatever a SIGKILLed
+		// launcher left in the state directory goes with the next launch.
+		r = a.runCmd(nil, 2*time.Minute, []string{"mpirun", "--oversubscribe", "-np", "6", suite.runtime, "launch", img, "--",
+			"sh", "-c", `[ "$OMPI_COMM_WORLD_RANK" = 0 ] && exit 1; echo waiting; exec sleep 300`})
+		if r.Code == 0 {
+			t.Errorf("aborted job: mpirun exited 0: %s", r.describe())
+		}
+		if r = a.runCmd(nil, time.Minute, []string{suite.runtime, "launch", img, "--", "true"}); r.Code != 0 {
+			t.Fatalf("launch after an aborted job: %s", r.describe())
+		}
+		if left := a.stateEntries(); len(left) > 0 {
+			t.Errorf("after an aborted job and one more launch, state is left: %v", left)
+		}
+
 		// The rank's exit status reaches mpirun.
 		r = a.runCmd(nil, 2*time.Minute, []string{"mpirun", "--oversubscribe", "-np", "2", suite.runtime, "launch", img, "--", "/pingpong", "3"})
 		if r.Code != 3 {

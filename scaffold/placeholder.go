@@ -71,6 +71,9 @@ type SpawnOpts struct {
 	CallerFDs map[int]bool
 	// Join holds the namespaces to join by path (nil: none).
 	Join *nsjoin.Plan
+	// DieWithCaller (launch): the container process is killed when urun
+	// exits, so a launcher that mpirun or Slurm SIGKILLs leaves no rank.
+	DieWithCaller bool
 }
 
 // Placeholder is the parent's handle on the spawned container process.
@@ -144,6 +147,11 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 			Setsid:     true,
 		},
+	}
+	if o.DieWithCaller && o.Join == nil {
+		// The spawning thread is urun's main one (locked in init), which
+		// lives as long as urun; a joining thread dies at once, so not there.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	if !o.Mapping.Helpers() {
 		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UID)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -442,13 +443,37 @@ func descendants() map[procID]string {
 // leftSince describes the descendants that were not there before.
 func leftSince(before map[procID]string) []string {
 	var left []string
+	deadline := time.Now().Add(3 * time.Second)
 	for id, cmd := range descendants() {
-		if _, ok := before[id]; !ok {
+		if _, ok := before[id]; !ok && !exitsBy(id.pid, deadline) {
 			left = append(left, fmt.Sprintf("pid %d: %q", id.pid, cmd))
 		}
 	}
 	sort.Strings(left)
 	return left
+}
+
+// exitsBy: pid exits by the deadline. A process already on its way out
+// (killed, its cmdline already gone, as a newuidmap helper whose create was
+// interrupted) is not left behind; one that lives on is. It waits on a
+// pidfd, which becomes readable when the process exits.
+func exitsBy(pid int, deadline time.Time) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return err == unix.ESRCH
+	}
+	defer unix.Close(fd)
+	ms := int(time.Until(deadline) / time.Millisecond)
+	if ms < 0 {
+		ms = 0
+	}
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
 }
 
 // WaitPid waits for a pid-file PID (re-parented to us) and returns its

@@ -48,8 +48,9 @@ type createOpts struct {
 	hang                               string // URUN_HANG: "create" or "create-setup" (see hangCreating)
 	// detach (run --detach): an interrupt before the release cleans up as
 	// in create; the caller releases, then calls created.guard.forwardTo.
-	detach bool
-	loaded *config.Bundle // a config built in memory (launch), instead of bundle/config.json
+	detach        bool
+	loaded        *config.Bundle // a config built in memory (launch), instead of bundle/config.json
+	dieWithCaller bool           // launch: the container process dies with urun (SpawnOpts.DieWithCaller)
 }
 
 // created is a set-up container whose process waits to be released.
@@ -136,7 +137,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		defer listen.Close()
 	}
 	ulog.Trace("container reserved")
-	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs}
+	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs,
+		DieWithCaller: o.dieWithCaller}
 	if callerFDsErr != nil && spawn.PreserveFDs+spawn.ActivationFDs > 0 {
 		return nil, fmt.Errorf("--preserve-fds/LISTEN_FDS: %w", callerFDsErr)
 	}

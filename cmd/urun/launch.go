@@ -7,8 +7,12 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"urun/config"
 	"urun/launch"
+	"urun/scaffold"
+	"urun/ulog"
 )
 
 // launchCmd is the HPC front end, modelled on Charliecloud's ch-run: one
@@ -31,6 +35,7 @@ type launchCmd struct {
 
 func (c *launchCmd) Run(g *Globals) error {
 	id := "launch-" + strconv.Itoa(os.Getpid())
+	sweepLaunches(g)
 	o := launch.Options{Image: c.Image, Args: c.Cmd, Root: c.AsRoot, Env: c.Env,
 		UnsetEnv: c.UnsetEnv, Binds: c.Bind, NoHome: c.NoHome, Write: c.Write}
 	if len(o.Args) > 0 && o.Args[0] == "--" {
@@ -82,3 +87,25 @@ func launchArgs(args []string) []string {
 
 // launchWithValue are launch's flags whose value may be the next word.
 var launchWithValue = map[string]bool{"-e": true, "--env": true, "--unset-env": true, "-b": true, "--bind": true, "--join-tag": true, "--join-ct": true}
+
+// sweepLaunches removes what launches killed with SIGKILL left in the
+// state directory (mpirun and Slurm kill a job's launchers that way): a
+// launch-PID entry whose urun is gone. Its rank died with it
+// (DieWithCaller); a PID reused since is left alone.
+func sweepLaunches(g *Globals) {
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return
+	}
+	ents, _ := os.ReadDir(store.Dir)
+	for _, e := range ents {
+		pid, ok := strings.CutPrefix(e.Name(), "launch-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 || unix.Kill(n, 0) != unix.ESRCH {
+			continue
+		}
+		if err := deleteContainer(g, e.Name(), true); err != nil {
+			ulog.L.Debug().Msgf("urun launch: left %s: %v", e.Name(), err)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ct, err := createContainer(g, createOpts{
 		id: c.ID, bundle: c.Bundle, pidFile: c.PidFile, consoleSocket: c.ConsoleSocket,
-		preserveFDs: c.PreserveFds, park: false, detach: c.Detach, loaded: c.loaded,
+		preserveFDs: c.PreserveFds, park: false, detach: c.Detach, loaded: c.loaded, dieWithCaller: c.verb == "launch",
 	})
 	if err != nil {
 		return wrap(c.name(), c.ID, err)
