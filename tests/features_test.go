@@ -247,7 +247,8 @@ func TestFeatures(t *testing.T) {
 			shown := map[string]bool{}
 			ForEach(t, func(t *testing.T, a *Account) {
 				if fc.only != nil && !fc.only(a) {
-					t.Skipf("not for %s", a.Name)
+					t.Logf("this case is not for %s (its outcome differs there by design)", a.Name)
+					return
 				}
 				for r := range runFeature(t, a, fc, string(raw)) {
 					shown[r] = true
