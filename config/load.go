@@ -80,11 +80,29 @@ func (b *Bundle) MayMapIDs() bool {
 	return bytes.Contains(bytes.ToLower(b.Raw), []byte("mappings"))
 }
 
+// Prime fills encoding/json's per-type caches for the types Parse decodes
+// into: the first decode into a type builds its field tables for the whole
+// type tree (see fastSpec). Verbs that decode a config.json run Prime on
+// the other CPU at start-up, while the CLI is parsed and the container
+// reserved, so Parse later finds the tables built. It decodes nothing the
+// caller sees: the checked and executed Spec is still Parse's.
+func Prime() {
+	var spec fastSpec
+	_ = json.Unmarshal([]byte("{}"), &spec)
+}
+
 // Parse decodes config.json, reporting syntax errors with line and column.
 func Parse(raw []byte) (*specs.Spec, error) {
-	var spec specs.Spec
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&spec); err != nil {
+	var fast fastSpec
+	var spec *specs.Spec
+	end, err := decodeOne(raw, &fast)
+	if err == nil {
+		spec = fast.spec()
+	} else { // the plain decode, for its error message (see fastSpec)
+		spec = new(specs.Spec)
+		end, err = decodeOne(raw, spec)
+	}
+	if err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -99,7 +117,6 @@ func Parse(raw []byte) (*specs.Spec, error) {
 	// The Decoder stops after the first value: anything but white space
 	// after it would be silently dropped here and then surface deep in
 	// create (the container process is handed a plan built from Spec).
-	end := dec.InputOffset()
 	if rest := bytes.TrimLeft(raw[end:], " \t\r\n"); len(rest) > 0 {
 		off := int64(len(raw) - len(rest))
 		line, col := position(raw, off+1)
@@ -117,7 +134,17 @@ func Parse(raw []byte) (*specs.Spec, error) {
 	if spec.Root == nil || spec.Root.Path == "" {
 		return nil, errors.New("root.path: missing")
 	}
-	return &spec, nil
+	return spec, nil
+}
+
+// decodeOne decodes the first JSON value of raw into v and returns the
+// offset just after it.
+func decodeOne(raw []byte, v any) (int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(v); err != nil {
+		return 0, err
+	}
+	return dec.InputOffset(), nil
 }
 
 func (b *Bundle) checkRoot() error {

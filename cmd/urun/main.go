@@ -16,6 +16,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/sys/unix"
 
+	"urun/config"
 	"urun/enter"
 	"urun/scaffold"
 	"urun/ulog"
@@ -181,16 +182,17 @@ func main() {
 
 func realMain(args []string) int {
 	args = launchArgs(args)
-	switch verbIn(args) {
+	verb := verbIn(args)
+	switch verb {
 	case "run", "launch": // foreground (run -d too: see createOpts.detach)
-		startEarlyNotify(forwarded, forwardedRest)
+		startEarlyNotify(forwarded, forwardedRest, config.Prime)
 	case "exec":
 		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
-			startEarlyNotify(forwarded, forwardedRest)
+			startEarlyNotify(forwarded, forwardedRest, config.Prime)
 		}
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
-			startEarlyNotify(interrupting, nil)
+			startEarlyNotify(interrupting, nil, config.Prime)
 		}
 	}
 	var c cli
@@ -212,7 +214,7 @@ func realMain(args []string) int {
 	defer closer.Close()
 	ulog.Trace("log set up")
 	ulog.Trace("cli parsed")
-	verb := ctx.Selected().Name
+	verb = ctx.Selected().Name
 	if code := hangIfAsked(verb); code != 0 {
 		return code
 	}
