@@ -180,19 +180,27 @@ func main() {
 	os.Exit(realMain(os.Args[1:]))
 }
 
+// primeJSON builds encoding/json's tables for what run, create and exec
+// decode and write (config.json, then state.json), off their critical path
+// (see config.Prime).
+func primeJSON() {
+	config.Prime()
+	scaffold.PrimeState()
+}
+
 func realMain(args []string) int {
 	args = launchArgs(args)
 	verb := verbIn(args)
 	switch verb {
 	case "run", "launch": // foreground (run -d too: see createOpts.detach)
-		startEarlyNotify(forwarded, forwardedRest, config.Prime)
+		startEarlyNotify(forwarded, forwardedRest, primeJSON)
 	case "exec":
 		if !slices.Contains(args, "--detach") && !slices.Contains(args, "-d") {
-			startEarlyNotify(forwarded, forwardedRest, config.Prime)
+			startEarlyNotify(forwarded, forwardedRest, primeJSON)
 		}
 	case "create":
 		if !strings.HasPrefix(os.Getenv("URUN_HANG"), "create") { // hangCreating has its own
-			startEarlyNotify(interrupting, nil, config.Prime)
+			startEarlyNotify(interrupting, nil, primeJSON)
 		}
 	}
 	var c cli

@@ -231,7 +231,7 @@ var early *earlyNotify
 
 // startEarlyNotify is called from main for run (not detached) and create;
 // the wait methods fall back to a plain Notify when it was not. meanwhile
-// (config.Prime: these verbs decode a config.json) runs on the same
+// (primeJSON: these verbs decode a config.json) runs on the same
 // goroutine once the first signals are caught, before the rest, which run
 // waits for only after the fork: with two CPUs, a goroutine of its own
 // waited behind this one or delayed it (measured, +0.4 ms either way).
