@@ -88,6 +88,20 @@ func launchArgs(args []string) []string {
 // launchWithValue are launch's flags whose value may be the next word.
 var launchWithValue = map[string]bool{"-e": true, "--env": true, "--unset-env": true, "-b": true, "--bind": true, "--join-tag": true, "--join-ct": true}
 
+// gone: no process pid runs (none, or a zombie nobody reaped: an init
+// that does not reap leaves a killed launcher so).
+func gone(pid int) bool {
+	if unix.Kill(pid, 0) == unix.ESRCH {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return os.IsNotExist(err)
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X')
+}
+
 // sweepLaunches removes what launches killed with SIGKILL left in the
 // state directory (mpirun and Slurm kill a job's launchers that way): a
 // launch-PID entry whose urun is gone. Its rank died with it
@@ -101,7 +115,7 @@ func sweepLaunches(g *Globals) {
 	for _, e := range ents {
 		pid, ok := strings.CutPrefix(e.Name(), "launch-")
 		n, err := strconv.Atoi(pid)
-		if !ok || err != nil || n <= 0 || unix.Kill(n, 0) != unix.ESRCH {
+		if !ok || err != nil || n <= 0 || !gone(n) {
 			continue
 		}
 		if err := deleteContainer(g, e.Name(), true); err != nil {
