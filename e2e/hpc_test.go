@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // mpiImage builds the account's MPI image (owned by it, as an HPC user's
@@ -68,6 +70,16 @@ func (a *account) checkRanks(t *testing.T, r *result, n int, wantVar string) int
 // namespaces.
 const cmaOff = "CMA is\nnot available due to different user namespaces"
 
+// waitExit waits (bounded) until pid has exited, on a pidfd.
+func waitExit(pid int, d time.Duration) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(d/time.Millisecond))
+}
+
 func TestMPIRun(t *testing.T) {
 	forEachAccount(t, func(t *testing.T, a *account) {
 		img := a.mpiImage(t)
@@ -110,6 +122,13 @@ func TestMPIRun(t *testing.T) {
 			"sh", "-c", `[ "$OMPI_COMM_WORLD_RANK" = 0 ] && exit 1; echo waiting; exec sleep 300`})
 		if r.Code == 0 {
 			t.Errorf("aborted job: mpirun exited 0: %s", r.describe())
+		}
+		// mpirun may return while a launcher it SIGKILLed is still exiting:
+		// wait for the launchers named by the state entries to be gone.
+		for _, e := range a.stateEntries() {
+			if pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(e), "launch-")); err == nil {
+				waitExit(pid, 10*time.Second)
+			}
 		}
 		if r = a.runCmd(nil, time.Minute, []string{suite.runtime, "launch", img, "--", "true"}); r.Code != 0 {
 			t.Fatalf("launch after an aborted job: %s", r.describe())
