@@ -30,9 +30,8 @@ import (
 // that started this rank: mpirun, orted or slurmstepd), so that two jobs,
 // two steps of one job, or two mpiruns never meet. A tag given by the
 // user replaces all that. Two accounts never meet: each has its own state
-// directory.
-func Key(tag string, environ []string, launcher int) (string, error) {
-	get := func(k string) string { return getenv(environ, k) }
+// directory. get reads the rank's environment (os.Getenv).
+func Key(tag string, get func(string) string, launcher int) (string, error) {
 	var job string
 	switch {
 	case tag != "":
@@ -53,18 +52,18 @@ func Key(tag string, environ []string, launcher int) (string, error) {
 // user gave it, else what the launcher says (Open MPI's local size, or
 // Slurm's tasks per node for this node), else 0 (unknown: the group ends
 // as soon as no rank runs).
-func LocalCount(n int, environ []string) (int, error) {
+func LocalCount(n int, getenv func(string) string) (int, error) {
 	if n > 0 {
 		return n, nil
 	}
 	if n < 0 {
 		return 0, fmt.Errorf("--join-ct: %d is negative", n)
 	}
-	if v := getenv(environ, "OMPI_COMM_WORLD_LOCAL_SIZE"); v != "" {
+	if v := getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); v != "" {
 		return strconv.Atoi(v)
 	}
-	if v := getenv(environ, "SLURM_STEP_TASKS_PER_NODE"); v != "" {
-		node, _ := strconv.Atoi(getenv(environ, "SLURM_NODEID"))
+	if v := getenv("SLURM_STEP_TASKS_PER_NODE"); v != "" {
+		node, _ := strconv.Atoi(getenv("SLURM_NODEID"))
 		return slurmTasks(v, node)
 	}
 	return 0, nil
@@ -251,13 +250,4 @@ func flock(f *os.File, how int) error {
 			return err
 		}
 	}
-}
-
-func getenv(environ []string, key string) string {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(environ[i], key+"="); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -56,13 +56,9 @@ func (c *execCmd) exec(g *Globals) error {
 		sigs = early.wait(forwarded...)
 		early.waitRest(forwardedRest...)
 	}
-	store, err := scaffold.OpenStore(g.Root)
-	if err != nil {
-		return err
-	}
 	// Exclusive: the process is recorded in the state (see below), and a
 	// delete waits until it can find it.
-	ct, err := store.Open(c.ID, true)
+	ct, err := openContainer(g, c.ID, true)
 	if err != nil {
 		return err
 	}

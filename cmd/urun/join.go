@@ -35,11 +35,11 @@ const joinLinger = 2 * time.Minute
 func (c *launchCmd) runJoined(g *Globals, lc *launch.Config, raw []byte) error {
 	sigs := early.wait(forwarded...)
 	early.waitRest(forwardedRest...)
-	key, err := join.Key(c.JoinTag, os.Environ(), os.Getppid())
+	key, err := join.Key(c.JoinTag, os.Getenv, os.Getppid())
 	if err != nil {
 		return err
 	}
-	expected, err := join.LocalCount(c.JoinCt, os.Environ())
+	expected, err := join.LocalCount(c.JoinCt, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -26,11 +26,7 @@ func kill(g *Globals, id, name string, all bool) error {
 	if err != nil {
 		return err
 	}
-	store, err := scaffold.OpenStore(g.Root)
-	if err != nil {
-		return err
-	}
-	ct, err := store.Open(id, false)
+	ct, err := openContainer(g, id, false)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -91,15 +92,11 @@ var launchWithValue = map[string]bool{"-e": true, "--env": true, "--unset-env": 
 // gone: no process pid runs (none, or a zombie nobody reaped: an init
 // that does not reap leaves a killed launcher so).
 func gone(pid int) bool {
-	if unix.Kill(pid, 0) == unix.ESRCH {
-		return true
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	_, state, err := scaffold.ProcStart(pid)
 	if err != nil {
-		return os.IsNotExist(err)
+		return errors.Is(err, os.ErrNotExist) || unix.Kill(pid, 0) == unix.ESRCH
 	}
-	i := strings.LastIndexByte(string(stat), ')')
-	return i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X')
+	return state == 'Z' || state == 'X'
 }
 
 // sweepLaunches removes what launches killed with SIGKILL left in the

@@ -303,6 +303,16 @@ func versionString() string {
 	return fmt.Sprintf("urun version %s\ncommit: %s\nspec: %s\ngo: %s", version, commit, specVersion(), runtime.Version())
 }
 
+// openContainer opens container id in the state directory the global
+// flags name, locked (exclusive for a verb that changes it).
+func openContainer(g *Globals, id string, exclusive bool) (*scaffold.Container, error) {
+	store, err := scaffold.OpenStore(g.Root)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(id, exclusive)
+}
+
 // wrap prefixes an error with the verb and container ID, the shape every
 // urun error has: "urun create web1: mount /proc: ...".
 func wrap(verb, id string, err error) error {

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"urun/scaffold"
 )
 
 // psCmd is runc's ps: containerd's `ctr task ps` and Docker's `docker top`
@@ -29,11 +27,7 @@ func (c *psCmd) Run(g *Globals) error {
 }
 
 func ps(g *Globals, id, format string, psArgs []string, out io.Writer) error {
-	store, err := scaffold.OpenStore(g.Root)
-	if err != nil {
-		return err
-	}
-	ct, err := store.Open(id, false)
+	ct, err := openContainer(g, id, false)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,7 @@ func (c *startCmd) Run(g *Globals) error {
 }
 
 func start(g *Globals, id string) error {
-	store, err := scaffold.OpenStore(g.Root)
-	if err != nil {
-		return err
-	}
-	ct, err := store.Open(id, true)
+	ct, err := openContainer(g, id, true)
 	if err != nil {
 		return err
 	}

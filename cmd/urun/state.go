@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-
-	"urun/scaffold"
 )
 
 type stateCmd struct {
@@ -12,11 +10,7 @@ type stateCmd struct {
 }
 
 func (c *stateCmd) Run(g *Globals) error {
-	store, err := scaffold.OpenStore(g.Root)
-	if err != nil {
-		return wrap("state", c.ID, err)
-	}
-	ct, err := store.Open(c.ID, false)
+	ct, err := openContainer(g, c.ID, false)
 	if err != nil {
 		return wrap("state", c.ID, err)
 	}
