@@ -72,6 +72,7 @@ func LocalCount(n int, getenv func(string) string) (int, error) {
 // slurmTasks reads Slurm's compressed list ("2(x3),1": 2 tasks on each
 // of three nodes, then 1) at the node's index.
 func slurmTasks(list string, node int) (int, error) {
+	asked := node
 	for _, part := range strings.Split(list, ",") {
 		count, reps := part, "1"
 		if i := strings.Index(part, "(x"); i >= 0 && strings.HasSuffix(part, ")") {
@@ -87,7 +88,7 @@ func slurmTasks(list string, node int) (int, error) {
 		}
 		node -= r
 	}
-	return 0, fmt.Errorf("SLURM_STEP_TASKS_PER_NODE %q has no entry for node %d", list, node)
+	return 0, fmt.Errorf("SLURM_STEP_TASKS_PER_NODE %q has no entry for node %d", list, asked)
 }
 
 // Record is join-HASH.json.
