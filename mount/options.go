@@ -5,7 +5,6 @@ package mount
 
 import (
 	"fmt"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,44 +83,34 @@ var refusedOptions = map[string]string{
 }
 
 // ParseOptions parses one mount's options. It names the offending option on
-// error; the caller adds the JSON path.
+// error; the caller adds the JSON path. What each option is comes from
+// ClassifyOption, the one classification the config check uses too.
 func ParseOptions(opts []string) (Options, error) {
 	var o Options
 	for _, opt := range opts {
-		switch opt {
-		case "bind":
+		kind, why := ClassifyOption(opt)
+		switch kind {
+		case OptBind:
 			o.Bind = true
-			continue
-		case "rbind":
-			o.Bind, o.Recursive = true, true
-			continue
-		}
-		if f, ok := flagOptions[opt]; ok {
-			if f.clear {
+			o.Recursive = o.Recursive || opt == "rbind"
+		case OptFlag:
+			if f := flagOptions[opt]; f.clear {
 				o.Flags &^= f.flag
 				o.Attr &^= f.attr
 			} else {
 				o.Flags |= f.flag
 				o.Attr |= f.attr
 			}
-			continue
-		}
-		if p, ok := propagationOptions[opt]; ok {
-			o.Propagation = p
-			continue
-		}
-		if why, ok := refusedOptions[opt]; ok {
-			return o, fmt.Errorf("option %q: %s", opt, why)
-		}
-		key, _, _ := strings.Cut(opt, "=")
-		if dataOptions[key] {
+		case OptPropagation:
+			o.Propagation = propagationOptions[opt]
+		case OptData:
 			o.Data = append(o.Data, opt)
-			continue
+		case OptUserspace: // as mount(8) ignores them
+		case OptRefused:
+			return o, fmt.Errorf("option %q: %s", opt, why)
+		default:
+			return o, fmt.Errorf("option %q: unknown mount option", opt)
 		}
-		if strings.HasPrefix(key, "x-") { // userspace-only options, as mount(8) ignores them
-			continue
-		}
-		return o, fmt.Errorf("option %q: unknown mount option", opt)
 	}
 	return o, nil
 }

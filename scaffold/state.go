@@ -141,36 +141,13 @@ func DefaultRoot() string {
 	if RealRoot() {
 		return "/run/urun"
 	}
-	return fmt.Sprintf("/tmp/urun-%d", hostUID(uid))
+	return fmt.Sprintf("/tmp/urun-%d", userns.HostUID(uid))
 }
 
 // RealRoot reports whether urun runs as uid 0 of the host (containerd,
 // Docker), not inside a user namespace: the container's root is then the
 // host's root.
 func RealRoot() bool { return userns.RealRoot() }
-
-// hostUID translates uid to the initial namespace's view (through one level
-// of nesting), so two accounts' buildah namespaces, both uid 0, get
-// different directories under /tmp.
-func hostUID(uid int) int {
-	data, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return uid
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			continue
-		}
-		in, _ := strconv.Atoi(f[0])
-		out, _ := strconv.Atoi(f[1])
-		n, _ := strconv.Atoi(f[2])
-		if uid >= in && uid < in+n {
-			return out + uid - in
-		}
-	}
-	return uid
-}
 
 // OpenStore makes sure the state directory exists, belongs to us and is
 // private.

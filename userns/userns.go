@@ -53,12 +53,26 @@ func RealRoot() bool {
 	if os.Geteuid() != 0 {
 		return false
 	}
-	data, err := os.ReadFile("/proc/self/uid_map")
+	m, err := readMap("/proc/self/uid_map")
 	if err != nil {
 		return true
 	}
-	f := strings.Fields(string(data))
-	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+	return len(m) == 1 && m[0] == specs.LinuxIDMapping{ContainerID: 0, HostID: 0, Size: 4294967295}
+}
+
+// HostUID translates uid of urun's user namespace to its parent's view
+// (one level of nesting), so two accounts' buildah namespaces, both uid 0,
+// get different state directories under /tmp. An unmapped uid (or no
+// /proc) stays as it is.
+func HostUID(uid int) int {
+	m, err := readMap("/proc/self/uid_map")
+	if err != nil {
+		return uid
+	}
+	if r, ok := containerRange(m, uint32(uid)); ok {
+		return int(r.HostID + uint32(uid) - r.ContainerID)
+	}
+	return uid
 }
 
 // Choose picks the mapping: the config's mappings when the available IDs
@@ -312,12 +326,18 @@ func (m *Mapping) UIDMapped(id uint32) bool { return mapped(m.UID, id) }
 func (m *Mapping) GIDMapped(id uint32) bool { return mapped(m.GID, id) }
 
 func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
+	_, ok := containerRange(maps, id)
+	return ok
+}
+
+// containerRange is the range of maps that holds container ID id.
+func containerRange(maps []specs.LinuxIDMapping, id uint32) (specs.LinuxIDMapping, bool) {
 	for _, r := range maps {
 		if id >= r.ContainerID && uint64(id) < uint64(r.ContainerID)+uint64(r.Size) {
-			return true
+			return r, true
 		}
 	}
-	return false
+	return specs.LinuxIDMapping{}, false
 }
 
 // CheckUser refuses a process.user the namespace cannot represent.

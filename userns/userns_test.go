@@ -284,3 +284,19 @@ func TestReadMap(t *testing.T) {
 		t.Error("Single mapping uses helpers")
 	}
 }
+
+// containerRange finds the range holding a container ID, the lookup
+// behind Mapped and HostUID; ranges end before ContainerID+Size.
+func TestContainerRange(t *testing.T) {
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}
+	for _, tc := range []struct {
+		id   uint32
+		host uint32
+		ok   bool
+	}{{0, 1000, true}, {1, 100000, true}, {65536, 165535, true}, {65537, 0, false}} {
+		r, ok := containerRange(maps, tc.id)
+		if ok != tc.ok || (ok && r.HostID+tc.id-r.ContainerID != tc.host) {
+			t.Errorf("containerRange(%d) = %+v, %v; want host %d, %v", tc.id, r, ok, tc.host, tc.ok)
+		}
+	}
+}
