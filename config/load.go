@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"urun/failure"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -45,7 +46,7 @@ func Read(dir string) (*Bundle, error) {
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", abs, unwrapPath(err))
+		return nil, fmt.Errorf("bundle %s: %w", abs, failure.Errno(err))
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("bundle %s: not a directory", abs)
@@ -53,7 +54,7 @@ func Read(dir string) (*Bundle, error) {
 	path := filepath.Join(abs, "config.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", path, failure.Errno(err))
 	}
 	return &Bundle{Dir: abs, Raw: raw}, nil
 }
@@ -155,11 +156,11 @@ func (b *Bundle) checkRoot() error {
 	// Resolve symlinks once so every later step works on the real directory.
 	real, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return fmt.Errorf("root.path: %s: %w", root, unwrapPath(err))
+		return fmt.Errorf("root.path: %s: %w", root, failure.Errno(err))
 	}
 	st, err := os.Stat(real)
 	if err != nil {
-		return fmt.Errorf("root.path: %s: %w", root, unwrapPath(err))
+		return fmt.Errorf("root.path: %s: %w", root, failure.Errno(err))
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("root.path: %s: not a directory", root)
@@ -216,13 +217,4 @@ func position(raw []byte, off int64) (line, col int) {
 		}
 	}
 	return
-}
-
-// unwrapPath drops os.PathError's path (callers already name it).
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

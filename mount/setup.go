@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"urun/failure"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -95,7 +96,7 @@ func (s *Tree) debug(format string, a ...any) {
 // The mode asked for is applied to / once the tree is built: an unbindable
 // mount could not be bound as the rootfs.
 func (s *Tree) slaveAll() error {
-	return errnoPath("/", unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""))
+	return failure.Path("/", unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""))
 }
 
 // rootPropagation applies linux.rootfsPropagation to the container's /
@@ -112,13 +113,13 @@ func (s *Tree) rootPropagation() error {
 	if !ok {
 		return fmt.Errorf("linux.rootfsPropagation: %q is not a propagation mode", l.RootfsPropagation)
 	}
-	return errnoPath("/", unix.Mount("", "/", "", f, ""))
+	return failure.Path("/", unix.Mount("", "/", "", f, ""))
 }
 
 func (s *Tree) bindRootfs() error {
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(s.root, s.root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return errnoPath(s.root, err)
+		return failure.Path(s.root, err)
 	}
 	return s.openRoot()
 }
@@ -128,7 +129,7 @@ func (s *Tree) bindRootfs() error {
 func (s *Tree) openRoot() error {
 	d, err := os.OpenFile(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return errnoPath(s.root, unwrap(err))
+		return failure.Path(s.root, failure.Errno(err))
 	}
 	s.rootDir = d
 	return nil
@@ -184,7 +185,7 @@ func (s *Tree) oneMount(m specs.Mount) error {
 				return err
 			}
 			defer h.Close()
-			return errnoPath(m.Destination, unix.Mount("", fdPath(h), "", o.Propagation, ""))
+			return failure.Path(m.Destination, unix.Mount("", fdPath(h), "", o.Propagation, ""))
 		}
 		return nil
 	}
@@ -340,7 +341,7 @@ func (s *Tree) mountFS(src, dest, typ string, flags uintptr, data string) error 
 func (s *Tree) bind(src, dest string, recursive bool, o Options) error {
 	st, err := os.Stat(src)
 	if err != nil {
-		return fmt.Errorf("bind source %s: %w", src, unwrap(err))
+		return fmt.Errorf("bind source %s: %w", src, failure.Errno(err))
 	}
 	h, err := s.mountPoint(dest, st.IsDir())
 	if err != nil {
@@ -511,19 +512,19 @@ func (s *Tree) pivot() error {
 	// pivot_root(".", ".") stacks the old root on top of the new one; the
 	// detach then drops it, with no put_old directory needed in the image.
 	if err := unix.Chdir(s.root); err != nil {
-		return errnoPath(s.root, err)
+		return failure.Path(s.root, err)
 	}
 	s.rootDir.Close()
 	s.rootDir = nil
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return errnoPath(s.root, err)
+		return failure.Path(s.root, err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detach old root: %w", err)
 	}
 	s.root = "/"
 	if err := unix.Chdir("/"); err != nil {
-		return errnoPath("/", err)
+		return failure.Path("/", err)
 	}
 	// The masked and read-only paths are looked up from the new root.
 	return s.openRoot()
@@ -609,22 +610,7 @@ func (s *Tree) readonlyRoot() error {
 		return nil
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-	return errnoPath("/", unix.MountSetattr(unix.AT_FDCWD, "/", 0, attr))
-}
-
-func errnoPath(path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return failure.Path("/", unix.MountSetattr(unix.AT_FDCWD, "/", 0, attr))
 }
 
 // hint explains errors whose cause is the host, not the config.

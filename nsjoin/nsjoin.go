@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"urun/failure"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -133,7 +134,7 @@ func Open(nss []specs.LinuxNamespace) (*Plan, error) {
 func open(j Join) (*os.File, error) {
 	f, err := os.OpenFile(j.Path, os.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%s: open %s: %w%s", j.Field, j.Path, errnoOf(err), hint(err))
+		return nil, fmt.Errorf("%s: open %s: %w%s", j.Field, j.Path, failure.Errno(err), hint(err))
 	}
 	typ, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
 	if err != nil {
@@ -154,14 +155,6 @@ func typeName(flag int) string {
 		}
 	}
 	return "0x" + strconv.FormatInt(int64(flag), 16)
-}
-
-func errnoOf(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func hint(err error) string {

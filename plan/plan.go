@@ -5,10 +5,10 @@
 package plan
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"urun/failure"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -201,33 +201,6 @@ func Build(s *specs.Spec, o Options) *Plan {
 	return pl
 }
 
-// Error is a step's failure: it names the step, then the path and errno
-// the step's own error gives (reachable with errors.Is and errors.As).
-type Error struct {
-	Step string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	msg := e.Err.Error()
-	// Steps named after a config field mostly report with that field
-	// first already (process.cwd: /x: …, hooks.prestart[1] …): say it once.
-	if strings.HasPrefix(msg, e.Step) {
-		return msg
-	}
-	return e.Step + ": " + msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Fail wraps a step's error (nil stays nil).
-func (s Step) Fail(err error) error {
-	if err == nil {
-		return nil
-	}
-	var pe *Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	return &Error{Step: s.Name, Err: err}
-}
+// Fail wraps a step's error in a failure.Error naming the step (nil
+// stays nil; an error that names its step already keeps it).
+func (s Step) Fail(err error) error { return failure.Step(s.Name, err) }

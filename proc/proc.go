@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"urun/failure"
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -51,7 +52,7 @@ func OOMScoreAdj(p *specs.Process) error {
 	}
 	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0)
 	if err != nil {
-		return fmt.Errorf("process.oomScoreAdj: %d: %w (only raising it is possible without privilege)", *p.OOMScoreAdj, unwrap(err))
+		return fmt.Errorf("process.oomScoreAdj: %d: %w (only raising it is possible without privilege)", *p.OOMScoreAdj, failure.Errno(err))
 	}
 	return nil
 }
@@ -347,12 +348,4 @@ func CloseExtraFDs(first int) error {
 		return fmt.Errorf("close_range: %w", err)
 	}
 	return nil
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"urun/failure"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -156,7 +157,7 @@ func OpenStore(dir string) (*Store, error) {
 		dir = DefaultRoot()
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", dir, unwrap(err))
+		return nil, fmt.Errorf("state directory %s: %w", dir, failure.Errno(err))
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(dir, &st); err != nil {
@@ -227,7 +228,7 @@ func (s *Store) Open(id string, exclusive bool) (*Container, error) {
 			}
 			return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
 		}
-		return nil, fmt.Errorf("container %q: read state: %w", id, unwrap(err))
+		return nil, fmt.Errorf("container %q: read state: %w", id, failure.Errno(err))
 	}
 	c.State = &State{}
 	if err := json.Unmarshal(data, c.State); err != nil {
@@ -287,7 +288,7 @@ func (c *Container) Remove() error {
 	}
 	entries, err := os.ReadDir(c.Dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container not removed: %s is left: %w", c.Dir, unwrap(err))
+		return fmt.Errorf("container not removed: %s is left: %w", c.Dir, failure.Errno(err))
 	}
 	for _, e := range entries {
 		if e.Name() != "state.json" {
@@ -371,7 +372,7 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 	// someone placed at a guessable name beside the target.
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrap(err))
+		return fmt.Errorf("write %s: %w", path, failure.Errno(err))
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
@@ -383,11 +384,11 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	if err != nil {
 		os.Remove(tmp) // a partial write (ENOSPC) must not stay behind
-		return fmt.Errorf("write %s: %w", tmp, unwrap(err))
+		return fmt.Errorf("write %s: %w", tmp, failure.Errno(err))
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("rename to %s: %w", path, unwrap(err))
+		return fmt.Errorf("rename to %s: %w", path, failure.Errno(err))
 	}
 	return nil
 }
@@ -406,18 +407,6 @@ func WritePidFile(path string, pid int) error {
 		return fmt.Errorf("--pid-file: %w", err)
 	}
 	return nil
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
 
 // Path names a file in the container's directory through the locked

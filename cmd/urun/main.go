@@ -18,6 +18,7 @@ import (
 
 	"urun/config"
 	"urun/enter"
+	"urun/failure"
 	"urun/scaffold"
 	"urun/ulog"
 )
@@ -323,10 +324,10 @@ func wrap(verb, id string, err error) error {
 	if errors.As(err, &code) {
 		return err
 	}
-	if id == "" {
-		return fmt.Errorf("urun %s: %w", verb, err)
+	if id != "" {
+		id = quoteID(id)
 	}
-	return fmt.Errorf("urun %s %s: %w", verb, quoteID(id), err)
+	return failure.Op(verb, id, err)
 }
 
 // quoteID is an ID as messages show it: as is when it is a valid ID (only
