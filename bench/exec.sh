@@ -118,8 +118,16 @@ outer() {
 	cat "$sec"
 	local outf=${BENCH_OUT:-$here/results.md}
 	if [ -f "$outf" ]; then
-		awk '/^### \(f\) exec/{skip=1} /^### / && !/^### \(f\) exec/{skip=0} !skip' "$outf" >"$work/rest.md"
-		cat "$work/rest.md" "$sec" >"$outf"
+		# In place of the old section, else before the targets table or
+		# the kept analysis (bench.sh), else at the end.
+		awk -v sec="$sec" '
+			function put(  l) { if (!done) { while ((getline l < sec) > 0) print l; done = 1 } }
+			/^### \(f\) exec/ { put(); skip = 1; next }
+			/^### / && skip { skip = 0 }
+			/^### Issue 12 targets/ || /^<!-- kept:/ { put() }
+			!skip { print }
+			END { put() }' "$outf" >"$work/rest.md"
+		cp "$work/rest.md" "$outf"
 	else
 		cp "$sec" "$outf"
 	fi

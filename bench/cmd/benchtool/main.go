@@ -13,10 +13,13 @@
 //
 // Subcommands:
 //
-//	benchtool fixspec CONFIG ROOTFS   set args=/bin/true, terminal=false, root.path=ROOTFS
+//	benchtool fixspec [-uidmap M -gidmap M] CONFIG ROOTFS
+//	                                  set args=/bin/true, terminal=false, root.path=ROOTFS
+//	                                  (and linux.uidMappings/gidMappings, M = C:H:S,...)
 //	benchtool bench [flags]           run the measurements, print markdown tables
 //	benchtool hyperfine NAME=JSON...  table of hyperfine --export-json results
-//	benchtool interleave NAME=ARGV... N interleaved runs of each command (exec.sh)
+//	benchtool interleave NAME=ARGV... N interleaved runs of each command (exec.sh, section h)
+//	benchtool targets METRICS...      the issue 12 targets table from this run's -metrics files
 package main
 
 import (
@@ -38,23 +41,21 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool fixspec CONFIG ROOTFS | bench [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool fixspec|bench|hyperfine|interleave|targets ...")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "fixspec":
-		if len(os.Args) != 4 {
-			err = errors.New("usage: benchtool fixspec CONFIG ROOTFS")
-		} else {
-			err = fixSpec(os.Args[2], os.Args[3])
-		}
+		err = fixSpecMain(os.Args[2:])
 	case "hyperfine":
 		err = hyperfineTable(os.Args[2:])
 	case "bench":
 		err = benchMain(os.Args[2:])
 	case "interleave":
 		err = interleaveMain(os.Args[2:])
+	case "targets":
+		err = targetsMain(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -64,8 +65,42 @@ func main() {
 	}
 }
 
+func fixSpecMain(args []string) error {
+	fs := flag.NewFlagSet("fixspec", flag.ContinueOnError)
+	uidMap := fs.String("uidmap", "", "linux.uidMappings to set, CONTAINER:HOST:SIZE,...")
+	gidMap := fs.String("gidmap", "", "linux.gidMappings to set, CONTAINER:HOST:SIZE,...")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("usage: benchtool fixspec [-uidmap M] [-gidmap M] CONFIG ROOTFS")
+	}
+	return fixSpec(fs.Arg(0), fs.Arg(1), *uidMap, *gidMap)
+}
+
+// parseMaps turns "0:1001:1,1:100000:65536" into OCI ID mappings.
+func parseMaps(s string) ([]any, error) {
+	var out []any
+	for _, r := range strings.Split(s, ",") {
+		f := strings.Split(r, ":")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("mapping %q: want CONTAINER:HOST:SIZE", r)
+		}
+		var n [3]uint64
+		for i := range f {
+			v, err := strconv.ParseUint(f[i], 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("mapping %q: %w", r, err)
+			}
+			n[i] = v
+		}
+		out = append(out, map[string]any{"containerID": n[0], "hostID": n[1], "size": n[2]})
+	}
+	return out, nil
+}
+
 // fixSpec edits a generated config.json in place, keeping every other field.
-func fixSpec(path, rootfs string) error {
+func fixSpec(path, rootfs, uidMap, gidMap string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -87,6 +122,21 @@ func fixSpec(path, rootfs string) error {
 		m["root"] = root
 	}
 	root["path"] = rootfs
+	for _, mp := range []struct{ field, spec string }{{"uidMappings", uidMap}, {"gidMappings", gidMap}} {
+		if mp.spec == "" {
+			continue
+		}
+		maps, err := parseMaps(mp.spec)
+		if err != nil {
+			return err
+		}
+		linux, _ := m["linux"].(map[string]any)
+		if linux == nil {
+			linux = map[string]any{}
+			m["linux"] = linux
+		}
+		linux[mp.field] = maps
+	}
 	out, err := json.MarshalIndent(m, "", "\t")
 	if err != nil {
 		return err
@@ -122,6 +172,14 @@ func (c *contender) runArgv(id string) []string {
 }
 
 var floorArgv = []string{"/usr/bin/unshare", "--user", "--map-root-user", "--mount", "/bin/true"}
+
+// firstErr is the first failure message kept, for the metrics.
+func (c *contender) firstErr() string {
+	if len(c.errMsgs) == 0 {
+		return "failed"
+	}
+	return c.errMsgs[0]
+}
 
 func (c *contender) fail(what string, err error) {
 	msg := fmt.Sprintf("%s: %v", what, err)
@@ -312,6 +370,7 @@ type benchCfg struct {
 	iters, warm, cycles, rssN, seq, conc, concRounds int
 	timeBin                                          string
 	out                                              *bytes.Buffer
+	m                                                metrics // numbers for `benchtool targets`
 }
 
 type listFlag []string
@@ -326,7 +385,7 @@ func benchMain(args []string) error {
 	fs.Var(&skips, "skip", "contender NAME=REASON shown but not measured; repeatable")
 	bundles := fs.String("bundles", "", "directory holding one bundle per contender")
 	state := fs.String("state", "", "directory for per-runtime --root state dirs and logs")
-	cfg := benchCfg{out: &bytes.Buffer{}}
+	cfg := benchCfg{out: &bytes.Buffer{}, m: metrics{}}
 	fs.IntVar(&cfg.iters, "n", 50, "iterations of `run` per contender (section a)")
 	fs.IntVar(&cfg.warm, "warmup", 3, "warm-up iterations per contender, not counted")
 	fs.IntVar(&cfg.cycles, "cycles", 30, "create/start/state/delete cycles per runtime (section b)")
@@ -337,6 +396,7 @@ func benchMain(args []string) error {
 	fs.StringVar(&cfg.timeBin, "time", "/usr/bin/time", "GNU time binary for peak RSS (empty: skip)")
 	floor := fs.Bool("floor", true, "include the floor: "+strings.Join(floorArgv, " "))
 	md := fs.String("md", "", "also write the tables to this file")
+	metricsFile := fs.String("metrics", "", "append the numbers the targets are computed from to this file")
 	quiet := fs.Bool("q", false, "do not print the tables to stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -416,6 +476,9 @@ func benchMain(args []string) error {
 	if !*quiet {
 		os.Stdout.Write(w.Bytes())
 	}
+	if err := cfg.m.write(*metricsFile); err != nil {
+		return err
+	}
 	if *md != "" {
 		return os.WriteFile(*md, w.Bytes(), 0o644)
 	}
@@ -478,15 +541,18 @@ func sectionRun(w io.Writer, cfg *benchCfg, all, live []*contender, byName map[s
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, c := range all {
 		if c.skip != "" {
+			cfg.m.err("a."+c.name+".err", c.skip)
 			fmt.Fprint(w, skipRow(c, 5))
 			continue
 		}
 		f := fails[c.name]
 		if f > 0 {
+			cfg.m.err("a."+c.name+".err", fmt.Sprintf("%d failures: %s", f, c.firstErr()))
 			fmt.Fprintf(w, "| %s | FAILED (%d ok) | — | — | **%d/%d** |\n", c.name, len(times[c.name]), f, cfg.iters+cfg.warm)
 			continue
 		}
 		m := times[c.name].median()
+		cfg.m.ms("a."+c.name+".ms", m)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | 0/%d |\n", c.name, cell(times[c.name]), ratio(m, crun), ratio(m, floor), cfg.iters+cfg.warm)
 	}
 	fmt.Fprintln(w)
@@ -538,6 +604,11 @@ func cycle(c *contender, id string, timeBin string) (d map[string]time.Duration,
 		reapStrays(nil)
 		return d, rss, fmt.Errorf("create: no pid in --pid-file: %v %q", err, b)
 	}
+	// The process parked between create and start (the pid-file PID): its
+	// resident size now, read by us (the runtime's create has exited).
+	if vm, anon, err := procRSS(pid); err == nil {
+		rss["parked"], rss["parkedAnon"] = vm, anon
+	}
 	r = wrap("start", c.argv("start", id), false)
 	d["start"] = r.dur
 	if r.err != nil {
@@ -581,6 +652,40 @@ func cycle(c *contender, id string, timeBin string) (d map[string]time.Duration,
 	reapStrays(c)
 	d["sum"] = d["create"] + d["start"] + d["state"] + d["delete"]
 	return d, rss, nil
+}
+
+// procRSS reads VmRSS and RssAnon (KiB) from /proc/PID/status.
+func procRSS(pid int) (vm, anon int64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			vm = lastKiB(v)
+		case "RssAnon":
+			anon = lastKiB(v)
+		}
+	}
+	if vm == 0 {
+		return 0, 0, fmt.Errorf("pid %d: no VmRSS in /proc/%d/status", pid, pid)
+	}
+	return vm, anon, nil
+}
+
+// lastKiB parses "   2345 kB".
+func lastKiB(v string) int64 {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[0], 10, 64)
+	return n
 }
 
 func lastInt(b []byte) int64 {
@@ -641,14 +746,17 @@ func sectionSplit(w io.Writer, cfg *benchCfg, all, runtimes []*contender, byName
 			continue
 		}
 		if c.skip != "" {
+			cfg.m.err("b."+c.name+".err", c.skip)
 			fmt.Fprint(w, skipRow(c, 9))
 			continue
 		}
 		if fails[c.name] > 0 {
+			cfg.m.err("b."+c.name+".err", fmt.Sprintf("%d failed cycles: %s", fails[c.name], c.firstErr()))
 			fmt.Fprintf(w, "| %s | FAILED | — | — | — | — | — | — | **%d/%d** |\n", c.name, fails[c.name], cfg.cycles+cfg.warm)
 			continue
 		}
 		t := times[c.name]
+		cfg.m.ms("b."+c.name+".sum_ms", t["sum"].median())
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | 0/%d |\n", c.name,
 			cell(t["create"]), cell(t["start"]), cell(t["state"]), cell(t["delete"]), cell(t["sum"]),
 			ratio(t["sum"].median(), crunSum), ratio(t["sum"].median(), floor), cfg.cycles+cfg.warm)
@@ -727,25 +835,45 @@ func sectionRSS(w io.Writer, cfg *benchCfg, all, runtimes []*contender, byName m
 	if fails["runc"] == 0 && res["runc"] != nil {
 		runc = res["runc"]["run"]
 	}
-	fmt.Fprintf(w, "### (c) peak RSS, MiB (max of %d runs; GNU time %%M = max RSS of the runtime process and every descendant it reaped)\n\n", cfg.rssN)
-	fmt.Fprintln(w, "| runtime | run | run × crun | run × runc | create | start | state | delete | container init (reaped by harness) | max of all | failures |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	crunParked := int64(0)
+	if fails["crun"] == 0 && res["crun"] != nil {
+		crunParked = res["crun"]["parked"]
+	}
+	fmt.Fprintf(w, "### (c) peak RSS, MiB (max of %d runs; GNU time %%M = max RSS of the runtime process and every descendant it reaped; parked: VmRSS and RssAnon in /proc/PID/status of the pid-file PID right after `create`, before `start`)\n\n", cfg.rssN)
+	fmt.Fprintln(w, "| runtime | run | run × crun | run × runc | create | start | state | delete | container init (reaped by harness) | max of all | failures | parked after create: VmRSS (RssAnon) | parked × crun |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range all {
 		if c.isFloor() {
 			continue
 		}
 		if c.skip != "" {
-			fmt.Fprint(w, skipRow(c, 11))
+			cfg.m.err("c."+c.name+".err", c.skip)
+			fmt.Fprint(w, skipRow(c, 13))
 			continue
 		}
 		r := res[c.name]
 		if fails[c.name] > 0 {
-			fmt.Fprintf(w, "| %s | FAILED | — | — | — | — | — | — | — | — | **%d/%d** |\n", c.name, fails[c.name], cfg.rssN)
+			cfg.m.err("c."+c.name+".err", fmt.Sprintf("%d failures: %s", fails[c.name], c.firstErr()))
+			fmt.Fprintf(w, "| %s | FAILED | — | — | — | — | — | — | — | — | **%d/%d** | — | — |\n", c.name, fails[c.name], cfg.rssN)
 			continue
 		}
 		var mx int64
-		for _, v := range r {
-			mx = max(mx, v)
+		for k, v := range r {
+			if k != "parked" && k != "parkedAnon" { // GNU time's numbers only
+				mx = max(mx, v)
+			}
+		}
+		cfg.m.num("c."+c.name+".run_kib", float64(r["run"]))
+		parked, parkedX := "—", "—"
+		if r["parked"] > 0 {
+			cfg.m.num("c."+c.name+".parked_kib", float64(r["parked"]))
+			cfg.m.num("c."+c.name+".parked_anon_kib", float64(r["parkedAnon"]))
+			parked = fmt.Sprintf("%s (%s)", kib(r["parked"]), kib(r["parkedAnon"]))
+			if crunParked > 0 {
+				parkedX = fmt.Sprintf("%.2f×", float64(r["parked"])/float64(crunParked))
+			}
+		} else {
+			cfg.m.err("c."+c.name+".parked_kib", "no /proc/PID/status of the pid-file PID after create")
 		}
 		rat := func(b int64) string {
 			if b == 0 {
@@ -753,8 +881,8 @@ func sectionRSS(w io.Writer, cfg *benchCfg, all, runtimes []*contender, byName m
 			}
 			return fmt.Sprintf("%.2f×", float64(r["run"])/float64(b))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | 0 |\n", c.name, kib(r["run"]), rat(crun), rat(runc),
-			kib(r["create"]), kib(r["start"]), kib(r["state"]), kib(r["delete"]), kib(r["init"]), kib(mx))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | 0 | %s | %s |\n", c.name, kib(r["run"]), rat(crun), rat(runc),
+			kib(r["create"]), kib(r["start"]), kib(r["state"]), kib(r["delete"]), kib(r["init"]), kib(mx), parked, parkedX)
 	}
 	if floorRSS > 0 {
 		fmt.Fprintf(w, "\nreference under the same GNU time: floor (`%s`) %s MiB, host /bin/true %s MiB\n",
@@ -840,11 +968,18 @@ func sectionSeqConc(w io.Writer, cfg *benchCfg, all, live []*contender) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, c := range all {
 		if c.skip != "" {
+			cfg.m.err("d."+c.name+".err", c.skip)
 			fmt.Fprint(w, skipRow(c, 7))
 			continue
 		}
 		s := seq[c.name]
 		cr := conc[c.name]
+		cfg.m.num("d."+c.name+".conc_fails", float64(cr.fails))
+		if cr.fails < cfg.conc*cfg.concRounds {
+			cfg.m.ms("d."+c.name+".conc_ms", cr.walls.median())
+		} else {
+			cfg.m.err("d."+c.name+".conc_ms", "every concurrent run failed: "+c.firstErr())
+		}
 		seqCell := fmt.Sprintf("%.3f", s.total.Seconds())
 		perRun := ms(s.total / time.Duration(cfg.seq))
 		if s.fails > 0 {
