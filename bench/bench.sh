@@ -522,8 +522,9 @@ outer() {
 	fi
 
 	local outf=${BENCH_OUT:-$here/results.md}
-	local commit
-	commit=$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	local commit # urun's own version (its commit), else the checkout's
+	commit=$(awk '/^urun version /{print $3}' <<<"$v_urun")
+	[ -n "$commit" ] || commit=$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	{
 		echo "# urun benchmark"
 		echo
