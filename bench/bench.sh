@@ -535,7 +535,7 @@ outer() {
 		echo "- crun: $v_crun"
 		echo "- runc: $v_runc"
 		echo "- buildah: $v_buildah"
-		echo "- run as: $user, inside one \`unshare -Urm\` (uid 0 in a user+mount namespace); contenders interleaved round-robin"
+		echo "- run as: $user, inside one \`unshare -Urm\` (uid 0 in a user+mount namespace) for (a)–(d); (h) as the unprivileged accounts themselves; contenders interleaved round-robin"
 		sed 's/^/- /' "$work/env.txt" 2>/dev/null || true
 		echo "- timing: bench/cmd/benchtool, fork+exec+wait4 per operation, monotonic clock (see bench/README.md)"
 		echo "- floor: \`unshare --user --map-root-user --mount /bin/true\` run from the same namespace"
