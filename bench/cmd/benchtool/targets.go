@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -126,20 +127,25 @@ func targetsMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("### %s\n\n", *title)
-	fmt.Println("Computed by `benchtool targets` from this run's numbers (medians; RSS: max of the runs), urun ÷ the contender named.")
-	fmt.Println()
-	fmt.Println("| target | section | urun | contender | ratio | met? |")
-	fmt.Println("|---|---|---|---|---|---|")
+	return targetsTable(os.Stdout, *title, m)
+}
+
+// targetsTable writes the table of issue12 for the metrics m.
+func targetsTable(w io.Writer, title string, m metrics) error {
+	fmt.Fprintf(w, "### %s\n\n", title)
+	fmt.Fprintln(w, "Computed by `benchtool targets` from this run's numbers (medians; RSS: max of the runs), urun ÷ the contender named.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| target | section | urun | contender | ratio | met? |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, t := range issue12 {
 		u, uerr := m.get(t.urun)
 		b, berr := m.get(t.base)
 		switch {
 		case uerr != "":
-			fmt.Printf("| %s | (%s) | %s | — | — | not measured: urun: %s |\n", t.what, t.section, "—", oneLine(uerr))
+			fmt.Fprintf(w, "| %s | (%s) | %s | — | — | not measured: urun: %s |\n", t.what, t.section, "—", oneLine(uerr))
 			continue
 		case berr != "":
-			fmt.Printf("| %s | (%s) | %s | %s: — | — | not measured: %s: %s |\n", t.what, t.section, show(u, t.unit), t.baseName, t.baseName, oneLine(berr))
+			fmt.Fprintf(w, "| %s | (%s) | %s | %s: — | — | not measured: %s: %s |\n", t.what, t.section, show(u, t.unit), t.baseName, t.baseName, oneLine(berr))
 			continue
 		}
 		r := u / b
@@ -159,9 +165,9 @@ func targetsMain(args []string) error {
 				verdict += ", 0 failures"
 			}
 		}
-		fmt.Printf("| %s | (%s) | %s | %s %s | %.2f× (limit %.2g×) | %s |\n", t.what, t.section, show(u, t.unit), t.baseName, show(b, t.unit), r, t.limit, verdict)
+		fmt.Fprintf(w, "| %s | (%s) | %s | %s %s | %.2f× (limit %.2g×) | %s |\n", t.what, t.section, show(u, t.unit), t.baseName, show(b, t.unit), r, t.limit, verdict)
 	}
-	fmt.Println()
+	fmt.Fprintln(w)
 	return nil
 }
 
