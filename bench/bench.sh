@@ -481,7 +481,7 @@ outer() {
 	t=$SECONDS
 	"${as_user[@]}" "${envv[@]}" unshare -Urm bash "$here/bench.sh" inner "$work" ||
 		die "benchmark run failed (work dir $work)"
-	took+=("(a)–(d) $((SECONDS - t)) s")
+	took+=("(a)–(d) and (a′) $((SECONDS - t)) s")
 
 	# (h) as the unprivileged accounts themselves (as root: each account of
 	# BENCH_ACCOUNTS; else: this user, with no cgroup2 mount to hide).
@@ -543,7 +543,7 @@ outer() {
 		cat "$work/tables.md"
 		[ ! -f "$work/native.md" ] || cat "$work/native.md"
 		[ ! -f "$work/buildah.md" ] || cat "$work/buildah.md"
-		[ ! -f "$work/hpc.md" ] || { echo; cat "$work/hpc.md"; }
+		[ ! -f "$work/hpc.md" ] || { echo; cat "$work/hpc.md"; echo; }
 	} >"$work/results.md"
 	# (f) exec: its own script, which adds its section to the results.
 	t=$SECONDS
