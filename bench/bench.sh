@@ -557,7 +557,7 @@ outer() {
 		echo
 		"$work/benchtool" targets -title "Issue 12 targets in this run ($commit, $(date -u '+%Y-%m-%d %H:%M UTC'))" \
 			"$work/metrics-bench.txt" "$work/metrics-buildah.txt" "$work"/native/*/metrics.txt
-		echo "make bench took $((SECONDS - t0)) s: $(printf '%s; ' "${took[@]}")the rest set-up (packages, benchtool, rootfs)."
+		echo "make bench took $((SECONDS - t0)) s: $(printf '%s; ' "${took[@]}")the rest set-up (packages, benchtool, rootfs). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 		echo
 	} >>"$work/results.md"
 	if [ -f "$outf" ] && grep -q "^$kept_marker" "$outf"; then
