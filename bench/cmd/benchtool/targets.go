@@ -165,7 +165,12 @@ func targetsTable(w io.Writer, title string, m metrics) error {
 				verdict += ", 0 failures"
 			}
 		}
-		fmt.Fprintf(w, "| %s | (%s) | %s | %s %s | %.2f× (limit %.2g×) | %s |\n", t.what, t.section, show(u, t.unit), t.baseName, show(b, t.unit), r, t.limit, verdict)
+		// Enough digits that a ratio just over its limit does not read as equal.
+		rs := fmt.Sprintf("%.2f", r)
+		if !met && rs == fmt.Sprintf("%.2f", t.limit) {
+			rs = fmt.Sprintf("%.3f", r)
+		}
+		fmt.Fprintf(w, "| %s | (%s) | %s | %s %s | %s× (limit %.2g×) | %s |\n", t.what, t.section, show(u, t.unit), t.baseName, show(b, t.unit), rs, t.limit, verdict)
 	}
 	fmt.Fprintln(w)
 	return nil
