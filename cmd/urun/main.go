@@ -205,16 +205,23 @@ func realMain(args []string) int {
 		}
 	}
 	var c cli
-	parser, err := newParser(&c, args)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "urun:", err)
-		return 1
+	verb, run, fast := fastParse(args, &c)
+	if !fast {
+		c = cli{}
+		parser, err := newParser(&c, args)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "urun:", err)
+			return 1
+		}
+		ulog.Trace("cli model built")
+		ctx, err := parser.Parse(args)
+		if err != nil {
+			return parseFailed(args, err)
+		}
+		verb = ctx.Selected().Name
+		run = func(g *Globals) error { return ctx.Run(g) }
 	}
-	ulog.Trace("cli model built")
-	ctx, err := parser.Parse(args)
-	if err != nil {
-		return parseFailed(args, err)
-	}
+	ulog.Trace("cli parsed")
 	closer, err := ulog.Setup(c.Log, c.LogFormat, c.Debug)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "urun: --log %s: %v\n", c.Log, err)
@@ -222,15 +229,13 @@ func realMain(args []string) int {
 	}
 	defer closer.Close()
 	ulog.Trace("log set up")
-	ulog.Trace("cli parsed")
-	verb = ctx.Selected().Name
 	if code := hangIfAsked(verb); code != 0 {
 		return code
 	}
 	if c.SystemdCgroup {
 		ulog.L.Debug().Msg("--systemd-cgroup ignored: urun manages no cgroups")
 	}
-	err = ctx.Run(&c.Globals)
+	err = run(&c.Globals)
 	ulog.Trace("verb done")
 	var code exitCode
 	switch {
