@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 
@@ -9,19 +10,21 @@ import (
 )
 
 // capNumbers maps "CAP_CHOWN" to its number for every capability the
-// capability library knows; built once, so the walk does no string work.
-var capNumbers = func() map[string]capability.Cap {
+// capability library knows; built once, when a config is first checked
+// (not at start-up: state, start, kill and delete never need it), so the
+// walk does no string work.
+var capNumbers = sync.OnceValue(func() map[string]capability.Cap {
 	m := make(map[string]capability.Cap, 64)
 	for _, c := range capability.ListKnown() {
 		m["CAP_"+strings.ToUpper(c.String())] = c
 	}
 	return m
-}()
+})
 
 // capKnown reports whether urun knows the name, and whether the running
 // kernel does (proc.SetCapabilities leaves out the ones it does not).
 func capKnown(name string) (num capability.Cap, known, inKernel bool) {
-	c, ok := capNumbers[name]
+	c, ok := capNumbers()[name]
 	if !ok {
 		return 0, false, false
 	}

@@ -364,7 +364,7 @@ func (c *checker) capabilities(p *specs.Process, _ Options) error {
 	}
 	if sets[ambient]&^(sets[permitted]&sets[inheritable]) != 0 {
 		for i, n := range cp.Ambient {
-			if num, ok := capNumbers[n]; ok && (sets[permitted]&sets[inheritable])&(1<<num) == 0 && sets[ambient]&(1<<num) != 0 {
+			if num, ok := capNumbers()[n]; ok && (sets[permitted]&sets[inheritable])&(1<<num) == 0 && sets[ambient]&(1<<num) != 0 {
 				c.ignore("process.capabilities.ambient.unraisable", "process.capabilities.ambient["+strconv.Itoa(i)+"]")
 			}
 		}
@@ -375,7 +375,7 @@ func (c *checker) capabilities(p *specs.Process, _ Options) error {
 // capIndex returns the index in names of the first capability in mask.
 func capIndex(names []string, mask uint64) int {
 	for i, n := range names {
-		if num, ok := capNumbers[n]; ok && mask&(1<<num) != 0 {
+		if num, ok := capNumbers()[n]; ok && mask&(1<<num) != 0 {
 			return i
 		}
 	}

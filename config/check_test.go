@@ -314,7 +314,7 @@ func TestEveryRowVisited(t *testing.T) {
 		}
 	}
 	for k := range seen {
-		if _, ok := tableIndex[k]; !ok {
+		if _, ok := tableIndex()[k]; !ok {
 			t.Errorf("walker visited %q, which is not a row of Table", k)
 		}
 	}

@@ -1,5 +1,7 @@
 package config
 
+import "sync"
+
 //go:generate go run ./internal/gendoc -o ../unsupported.md
 
 // Disposition is what urun does with a config field.
@@ -145,18 +147,19 @@ var Table = []Feature{
 	{"linux.netDevices", "linux.netDevices", Refused, "moving network devices needs a network namespace and privilege", ""},
 }
 
-var tableIndex = func() map[string]int {
+// tableIndex is built on the first Lookup, not at start-up.
+var tableIndex = sync.OnceValue(func() map[string]int {
 	m := make(map[string]int, len(Table))
 	for i, f := range Table {
 		m[f.Key] = i
 	}
 	return m
-}()
+})
 
 // Lookup returns the row for key; the checks only use keys in Table
 // (TestChecksUseTable guards this).
 func Lookup(key string) Feature {
-	if i, ok := tableIndex[key]; ok {
+	if i, ok := tableIndex()[key]; ok {
 		return Table[i]
 	}
 	panic("config: no feature row " + key)

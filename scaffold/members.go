@@ -71,6 +71,26 @@ func (s *State) pinNS() *os.File {
 	return nil
 }
 
+// pidFree reports whether no process, process group or session has the
+// number pid in urun's PID namespace. The kernel keeps a PID number
+// allocated while any process uses it as its PID, process group ID or
+// session ID, and fcntl(F_SETOWN, pid) looks the number up and fails with
+// ESRCH when it is not allocated (fs/fcntl.c f_setown, Linux >= 5.0). One
+// system call on a throwaway eventfd instead of reading every /proc/PID:
+// it proves the container's session is empty once the main process is
+// gone (delete after the command exited, buildah's case). Any doubt
+// (the number is in use, reused, or the calls fail) answers false and
+// the scan runs as before.
+func pidFree(pid int) bool {
+	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, pid)
+	return err == unix.ESRCH
+}
+
 // candidate is a process a scan matched; parent is not 0 when it matched
 // as that process's child (openProc checks it still is).
 type candidate struct{ pid, parent int }
@@ -128,6 +148,13 @@ func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) e
 	pin := s.pinNS()
 	if pin != nil {
 		defer pin.Close()
+	}
+	if pin == nil && s.Pid > 0 && pidFree(s.Pid) {
+		// Without the namespace pinned, a scan counts only processes in
+		// the main process's session (see scan); none has its session ID
+		// once that PID is free, and none can join that session later.
+		ulog.L.Debug().Int("pid", s.Pid).Msg("no process of the container is left: its PID and session are free (no /proc scan)")
+		return nil, nil
 	}
 	type key struct {
 		pid   int
