@@ -17,12 +17,14 @@ import (
 
 func poststart(op string, st *scaffold.State) {
 	if st.Hooks != nil {
+		recordCallerFDs() // a hook must not inherit the caller's descriptors
 		hooks.Warn(hooks.Poststart, st.Hooks.Poststart, st.State, warnHook(op, st.ID))
 	}
 }
 
 func poststop(op string, st *scaffold.State) {
 	if st.Hooks != nil {
+		recordCallerFDs() // a hook must not inherit the caller's descriptors
 		hooks.Warn(hooks.Poststop, st.Hooks.Poststop, st.State, warnHook(op, st.ID))
 	}
 }

@@ -176,6 +176,7 @@ func main() {
 		enter.ChildMain()
 	}
 	if len(os.Args) > 0 && os.Args[0] == janitorArg0 {
+		recordCallerFDs()
 		os.Exit(janitorMain(os.Args[1:]))
 	}
 	os.Exit(realMain(os.Args[1:]))
@@ -192,6 +193,9 @@ func primeJSON() {
 func realMain(args []string) int {
 	args = launchArgs(args)
 	verb := verbIn(args)
+	if !leanVerb(verb) {
+		recordCallerFDs()
+	}
 	switch verb {
 	case "run", "launch": // foreground (run -d too: see createOpts.detach)
 		startEarlyNotify(forwarded, forwardedRest, primeJSON)
