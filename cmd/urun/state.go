@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"os"
+
+	"urun/ulog"
 )
 
 type stateCmd struct {
@@ -15,7 +17,10 @@ func (c *stateCmd) Run(g *Globals) error {
 		return wrap("state", c.ID, err)
 	}
 	defer ct.Close()
-	out, _ := json.MarshalIndent(ct.State.OCI(), "", "  ")
+	ulog.Trace("state read")
+	oci := ct.State.OCI()
+	ulog.Trace("status read")
+	out, _ := json.MarshalIndent(oci, "", "  ")
 	out = append(out, '\n')
 	_, err = os.Stdout.Write(out)
 	return wrap("state", c.ID, err)
