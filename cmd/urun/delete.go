@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"urun/scaffold"
+	"urun/ulog"
 )
 
 type deleteCmd struct {
@@ -35,6 +36,7 @@ func deleteContainer(g *Globals, id string, force bool) error {
 		return err
 	}
 	defer ct.Close()
+	ulog.Trace("state read")
 	switch ct.State.LiveStatus() {
 	case scaffold.Running:
 		if !force {
@@ -61,9 +63,11 @@ func destroy(op string, ct *scaffold.Container) error {
 	if err := ct.State.KillAll(10 * time.Second); err != nil {
 		return err
 	}
+	ulog.Trace("processes ended")
 	if err := ct.Remove(); err != nil {
 		return err
 	}
+	ulog.Trace("state removed")
 	poststop(op, ct.State)
 	return nil
 }
