@@ -123,7 +123,7 @@ func fastParse(args []string, c *cli) (verb string, run func(*Globals) error, ok
 // missing, empty or dash-led value, "--", and for a path value kong would
 // not simply make absolute.
 func fastFlags(args []string, i int, stopAtWord bool, strs map[string]*string, paths map[string]bool, bools map[string]*bool, pos *[]string) (int, bool) {
-	seen := map[string]bool{}
+	seen := map[any]bool{} // by field: "-b" and "--bundle" are one flag
 	for ; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") {
@@ -134,21 +134,19 @@ func fastFlags(args []string, i int, stopAtWord bool, strs map[string]*string, p
 			continue
 		}
 		name, val, hasVal := strings.Cut(a, "=")
-		if seen[name] {
-			return i, false
-		}
-		seen[name] = true
 		if b, isBool := bools[name]; isBool {
-			if hasVal {
+			if hasVal || seen[b] {
 				return i, false
 			}
+			seen[b] = true
 			*b = true
 			continue
 		}
 		s, isStr := strs[name]
-		if !isStr {
+		if !isStr || seen[s] {
 			return i, false
 		}
+		seen[s] = true
 		if !hasVal {
 			if i+1 >= len(args) {
 				return i, false

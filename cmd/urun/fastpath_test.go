@@ -107,7 +107,7 @@ func TestFastParseDefers(t *testing.T) {
 		"--log-format=yaml state c1", "--rootless state c1", "--rootless=true state c1",
 		"--criu /usr/sbin/criu state c1", "--debug=true state c1",
 		"--root /a --root /b state c1", "create --bundle /a --bundle /b c1",
-		"create --bundle c1", "create --bundle= c1", "create --bundle ~/b c1",
+		"create --bundle c1", "run -b /a --bundle /b c1", "delete -f --force c1", "create --bundle= c1", "create --bundle ~/b c1",
 		"create --pid-file --bundle /b c1", "create --preserve-fds 2 c1",
 		"create --no-new-keyring=true c1", "run --detach c1", "run -d c1", "run --keep c1",
 		"kill c1 -9", "kill --all=true c1", "delete --force=false c1", "-- state c1",
@@ -143,5 +143,37 @@ func TestFastParseDefaults(t *testing.T) {
 	c = cli{}
 	if _, _, ok := fastParse([]string{"kill", "c1"}, &c); !ok || c.Kill.Signal != "TERM" {
 		t.Errorf("kill c1: signal %q (parsed: %v), want TERM", c.Kill.Signal, ok)
+	}
+}
+
+// TestFastParseRunsTheVerb: the Run the fast path returns is the selected
+// verb's, bound to the fields it filled: its errors are kong's path's.
+func TestFastParseRunsTheVerb(t *testing.T) {
+	root := t.TempDir()
+	for _, line := range []string{
+		"state nope", "start nope", "kill nope KILL", "kill --all nope", "delete nope", "delete --force nope",
+		"create --bundle /nonexistent --pid-file /nonexistent/p nope",
+		"exec --process /nonexistent/p.json --detach nope",
+	} {
+		args := append([]string{"--root", root}, strings.Fields(line)...)
+		var kc cli
+		p, err := newParser(&kc, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, err := p.Parse(args)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		wantErr := ctx.Run(&kc.Globals)
+		var fc cli
+		_, run, ok := fastParse(args, &fc)
+		if !ok {
+			t.Fatalf("%q: deferred", line)
+		}
+		gotErr := run(&fc.Globals)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Errorf("%q: fast path's run: %v; kong's: %v", line, gotErr, wantErr)
+		}
 	}
 }
