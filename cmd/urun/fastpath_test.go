@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"urun/enter"
+	"urun/scaffold"
 )
 
 // kongParse is the reference: what kong makes of args.
@@ -174,6 +177,34 @@ func TestFastParseRunsTheVerb(t *testing.T) {
 		gotErr := run(&fc.Globals)
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 			t.Errorf("%q: fast path's run: %v; kong's: %v", line, gotErr, wantErr)
+		}
+	}
+}
+
+// TestLockFree: only the CLI's state, start, kill and delete run without
+// main locked to its thread; the placeholder, exec's child, the janitor
+// and every other verb keep the lock.
+func TestLockFree(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		free bool
+	}{
+		{[]string{"urun", "state", "c1"}, true},
+		{[]string{"urun", "--root", "/r", "--log-format=json", "delete", "--force", "c1"}, true},
+		{[]string{"urun", "start", "c1"}, true},
+		{[]string{"urun", "kill", "c1", "9"}, true},
+		{[]string{"urun", "run", "c1"}, false},
+		{[]string{"urun", "create", "--bundle", "/b", "c1"}, false},
+		{[]string{"urun", "exec", "--process", "/p", "c1"}, false},
+		{[]string{"urun", "launch", "img", "--", "true"}, false},
+		{[]string{"urun"}, false},
+		{[]string{"urun", "--help"}, false},
+		{[]string{scaffold.InitArg0, "state"}, false},
+		{[]string{enter.Arg0, "state"}, false},
+		{[]string{janitorArg0, "state", "k"}, false},
+	} {
+		if got := lockFree(tc.argv); got != tc.free {
+			t.Errorf("lockFree(%q) = %v, want %v", tc.argv, got, tc.free)
 		}
 	}
 }

@@ -31,8 +31,27 @@ var (
 
 func init() {
 	// The placeholder sets credentials and capabilities per thread and then
-	// execs: keep main on one OS thread from the start.
-	runtime.LockOSThread()
+	// execs, and the in-process executor unshares and mounts on its thread
+	// and forks from it: keep main on one OS thread (the first) from the
+	// start. state, start, kill and delete only read, signal and remove,
+	// from any thread; they skip the lock, whose first call starts the
+	// runtime's template thread (~0.065 ms measured, in every call).
+	if !lockFree(os.Args) {
+		runtime.LockOSThread()
+	}
+}
+
+// lockFree: argv is a lean verb of the CLI, not the placeholder, exec's
+// child or the janitor (see main).
+func lockFree(argv []string) bool {
+	if len(argv) < 2 {
+		return false
+	}
+	switch argv[0] {
+	case scaffold.InitArg0, enter.Arg0, janitorArg0:
+		return false
+	}
+	return leanVerb(verbIn(argv[1:]))
 }
 
 // Globals are runc's global flags; callers pass them before the verb.
