@@ -2,12 +2,16 @@ package scaffold
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestDecodeState: decodeState gives what json.Unmarshal gives, for the
@@ -93,4 +97,28 @@ func TestLeanStateKeys(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(State{}))
+}
+
+// TestReadState: state.json read through the directory fd, whole, also
+// when larger than the first read; a missing one is os.ErrNotExist.
+func TestReadState(t *testing.T) {
+	dir := t.TempDir()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := readState(fd); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("no state.json: %v, want os.ErrNotExist", err)
+	}
+	for _, n := range []int{0, 300, 4096, 4097, 20000} {
+		want := []byte(strings.Repeat("x", n))
+		if err := os.WriteFile(filepath.Join(dir, "state.json"), want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readState(fd)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%d bytes: read %d (%v)", n, len(got), err)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -229,7 +230,7 @@ func (s *Store) Open(id string, exclusive bool) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(c.Dir, "state.json"))
+	data, err := readState(c.fd)
 	if err != nil {
 		var st unix.Stat_t
 		live := unix.Fstat(c.fd, &st) == nil && st.Nlink > 0
@@ -250,6 +251,33 @@ func (s *Store) Open(id string, exclusive bool) (*Container, error) {
 		return nil, fmt.Errorf("container %q: state.json: %w", id, err)
 	}
 	return c, nil
+}
+
+// readState reads state.json through the locked directory's fd: one
+// openat, no path walk and no fstat (os.ReadFile's), and one read for any
+// state urun writes (a few hundred bytes) plus the one that sees the end.
+func readState(dirfd int) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, "state.json", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 4096)
+	for {
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+	}
 }
 
 func lockDir(id, dir string, how int) (*Container, error) {
