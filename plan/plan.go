@@ -186,8 +186,12 @@ func Build(s *specs.Spec, o Options) *Plan {
 	add(Chdir, "process.cwd", cwd)
 	add(LookPath, "process.args[0]", p.Args[0])
 	if o.InProcess {
-		add(ForkExec, "exec", fmt.Sprintf("%s: forked into a user namespace of its own (identity map), held until released, as uid %d gid %d, %d additional gids",
-			strings.Join(p.Args, " "), p.User.UID, p.User.GID, len(p.User.AdditionalGids)))
+		hold := "held until released"
+		if o.Park {
+			hold = "parked (raw system calls, no Go runtime) until urun start"
+		}
+		add(ForkExec, "exec", fmt.Sprintf("%s: forked into a user namespace of its own (identity map), %s, as uid %d gid %d, %d additional gids",
+			strings.Join(p.Args, " "), hold, p.User.UID, p.User.GID, len(p.User.AdditionalGids)))
 		return pl
 	}
 	add(Ready, "report set up", "")

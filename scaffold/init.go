@@ -188,7 +188,7 @@ func common(tree *mount.Tree, p *specs.Process, s plan.Step) (done bool, err err
 // waitGo waits for the start byte.
 func waitGo(conn *os.File) error {
 	var b [1]byte
-	if n, _ := conn.Read(b[:]); n != 1 || b[0] != 'g' {
+	if n, _ := conn.Read(b[:]); n != 1 || b[0] != StartByte {
 		return fmt.Errorf("no start byte")
 	}
 	return nil
@@ -199,7 +199,7 @@ func waitGo(conn *os.File) error {
 // are written: a create killed before that leaves no placeholder behind.
 func park(sync *os.File, listenFD int) *os.File {
 	var b [1]byte
-	if n, _ := sync.Read(b[:]); n != 1 || b[0] != 'c' {
+	if n, _ := sync.Read(b[:]); n != 1 || b[0] != CommitByte {
 		os.Exit(1)
 	}
 	sync.Close()

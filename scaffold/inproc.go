@@ -2,10 +2,10 @@ package scaffold
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
-	"urun/internal/rawfork"
 	"urun/mount"
 	"urun/plan"
 	"urun/proc"
@@ -28,12 +27,11 @@ import (
 const ExecutorEnv = "URUN_EXECUTOR"
 
 // MayRunInProcess says, before the config is decoded, whether the
-// in-process executor could be chosen: `run` (no hold until start) by uid
-// 0 with CAP_SYS_ADMIN in a user namespace that is not the host's, as
-// buildah and podman call a runtime. create then starts no placeholder
-// early.
-func MayRunInProcess(park bool) bool {
-	return !park && os.Geteuid() == 0 && os.Getenv(ExecutorEnv) != "two-process" && !RealRoot() && hasSysAdmin()
+// in-process executor could be chosen: uid 0 with CAP_SYS_ADMIN in a user
+// namespace that is not the host's, as buildah and podman call a runtime.
+// create then starts no placeholder early.
+func MayRunInProcess() bool {
+	return os.Geteuid() == 0 && os.Getenv(ExecutorEnv) != "two-process" && !RealRoot() && hasSysAdmin()
 }
 
 func hasSysAdmin() bool {
@@ -81,8 +79,14 @@ func InProcessRefusal(s *specs.Spec, o SpawnOpts, terminal bool) string {
 // user namespace of its own with an identity map (and its own copy of the
 // mount namespace, owned by it), as the two-process placeholder has, so
 // that exec, kill --all and delete find it the same way. It waits, raw
-// system calls only (no second Go runtime), until Release.
-func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping) (*Placeholder, error) {
+// system calls only (no second Go runtime): run's until Release; create's
+// (listen, the start socket) until Detach commits it, then for `urun
+// start` on listen.
+func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os.File) (*Placeholder, error) {
+	lfd := -1
+	if listen != nil {
+		lfd = int(listen.Fd())
+	}
 	type result struct {
 		pid         int
 		hold, errRd *os.File
@@ -95,10 +99,11 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping) (*Placehol
 		// so its namespace and attributes reach no other goroutine.
 		runtime.LockOSThread()
 		var r result
-		r.pid, r.hold, r.errRd, r.err = executeHere(pl, b, m, &r.notes)
+		r.pid, r.hold, r.errRd, r.err = executeHere(pl, b, m, lfd, &r.notes)
 		ch <- r
 	}()
 	r := <-ch
+	runtime.KeepAlive(listen)
 	ulog.Trace("in-process: forked")
 	if r.err != nil {
 		return nil, r.err
@@ -146,25 +151,20 @@ func writeMaps(pid int, m *userns.Mapping) error {
 	return nil
 }
 
-// releaseHeld lets the held child exec: EOF on the error pipe means the
+// releaseHeld lets run's held child exec: EOF on the error pipe means the
 // execve succeeded (the pipe is close-on-exec), else it says what failed.
 func (p *Placeholder) releaseHeld() error {
 	defer p.errRd.Close()
-	_, err := p.sync.Write([]byte{'g'})
+	_, err := p.sync.Write([]byte{StartByte})
 	p.sync.Close()
 	if err != nil {
 		return fmt.Errorf("release container process: %w", err)
 	}
-	var rep rawfork.Report
-	if n, _ := io.ReadFull(p.errRd, rep[:]); n == len(rep) {
-		step, errno := rep.Decode()
-		return fmt.Errorf("%s: %w", holdSteps[step], errno)
-	}
-	return nil
+	return execResult(p.errRd)
 }
 
 // executeHere is RunInProcess's loop, on the locked thread.
-func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, notes *[]string) (int, *os.File, *os.File, error) {
+func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int, notes *[]string) (int, *os.File, *os.File, error) {
 	spec := pl.Spec
 	p := spec.Process
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
@@ -187,7 +187,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, notes *[]st
 			path, err = proc.LookPath(p)
 		case s.Op == plan.ForkExec:
 			tree.Close()
-			pid, hold, errRd, err := fork(path, p, m)
+			pid, hold, errRd, err := fork(path, p, m, listen)
 			if err == nil {
 				return pid, hold, errRd, nil
 			}
@@ -203,14 +203,18 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, notes *[]st
 	return 0, nil, nil, fmt.Errorf("the plan has no exec step")
 }
 
-// fork forks the held container process from this thread. Only 0-2 reach
-// it: the caller's other descriptors are made close-on-exec first.
-func fork(path string, p *specs.Process, m *userns.Mapping) (pid int, hold, errRd *os.File, err error) {
+// fork forks the held container process from this thread. Only 0-2 (and
+// its own pipe ends and start socket) reach it: the caller's other
+// descriptors are made close-on-exec first, and the child closes them
+// (create's container lock among them) at once. errRd is nil for create,
+// whose child answers `urun start` on the start connection.
+func fork(path string, p *specs.Process, m *userns.Mapping, listen int) (pid int, hold, errRd *os.File, err error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, nil, nil, fmt.Errorf("close-on-exec: %w", err)
 	}
 	proc.RestoreNofile()
-	a := &holdArgs{setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
+	a := &holdArgs{listen: listen, errPipe: -1, mark: [1]byte{heldMark},
+		setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
 	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
 		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})
 	}
@@ -227,23 +231,51 @@ func fork(path string, p *specs.Process, m *userns.Mapping) (pid int, hold, errR
 	if err := unix.Pipe2(hp[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := unix.Pipe2(ep[:], unix.O_CLOEXEC); err != nil {
-		unix.Close(hp[0])
-		unix.Close(hp[1])
-		return 0, nil, nil, err
+	ep = [2]int{-1, -1}
+	if listen < 0 {
+		if err := unix.Pipe2(ep[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(hp[0])
+			unix.Close(hp[1])
+			return 0, nil, nil, err
+		}
 	}
 	a.hold, a.errPipe = hp[0], ep[1]
+	a.closeFrom = closeRanges(a.hold, a.errPipe, listen)
 	syscall.ForkLock.Lock()
 	pid, e := forkHeld(a)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(a)
 	unix.Close(hp[0]) // the child's copies are the ones that count
-	unix.Close(ep[1])
-	hold, errRd = os.NewFile(uintptr(hp[1]), "hold"), os.NewFile(uintptr(ep[0]), "exec-error")
+	hold = os.NewFile(uintptr(hp[1]), "hold")
+	if ep[0] >= 0 {
+		unix.Close(ep[1])
+		errRd = os.NewFile(uintptr(ep[0]), "exec-error")
+	}
 	if e != 0 {
 		hold.Close()
-		errRd.Close()
+		if errRd != nil {
+			errRd.Close()
+		}
 		return 0, nil, nil, fmt.Errorf("fork: %w", e)
 	}
 	return pid, hold, errRd, nil
+}
+
+// closeRanges are the descriptor ranges from 3 on without the child's own
+// (keep; -1: none), for close_range in the child.
+func closeRanges(keep ...int) (r [4][2]uintptr) {
+	slices.Sort(keep)
+	lo, i := 3, 0
+	for _, k := range keep {
+		if k < lo {
+			continue
+		}
+		r[i] = [2]uintptr{uintptr(lo), uintptr(k - 1)}
+		lo, i = k+1, i+1
+	}
+	r[i] = [2]uintptr{uintptr(lo), ^uintptr(0)}
+	for i++; i < len(r); i++ {
+		r[i] = [2]uintptr{1, 0} // empty
+	}
+	return r
 }

@@ -12,8 +12,14 @@ import (
 // holdArgs is what the held child needs, prepared by the parent: after the
 // fork the child may not allocate.
 type holdArgs struct {
-	hold      int // read end: one byte releases the child, EOF ends it
-	errPipe   int // write end: the failed step and errno
+	// hold is the read end of the hold pipe. run: one byte releases the
+	// child. create (listen >= 0): CommitByte commits it, and it then
+	// waits for `urun start` on listen. EOF before that ends it: create
+	// died.
+	hold      int
+	listen    int           // create: the start socket; -1 for run
+	errPipe   int           // run: where the failed step and errno go (create: the start connection)
+	closeFrom [4][2]uintptr // fd ranges the child closes: none of them is its own
 	setgroups bool
 	groups    []uint32
 	uid, gid  uintptr
@@ -21,6 +27,7 @@ type holdArgs struct {
 	path      *byte
 	argv      []*byte // nil-terminated
 	envv      []*byte
+	mark      [1]byte // heldMark, written before the report
 	errBuf    rawfork.Report
 	b         [1]byte
 }
@@ -48,10 +55,14 @@ var holdSteps = map[byte]string{
 
 // forkHeld forks the container process into a new user and mount
 // namespace (copies of this thread's: its root, cwd, umask, bounding set
-// and no_new_privs come along). The child waits, running only raw system
-// calls, until the parent has written its ID maps and the state and sends
-// one byte on the hold pipe; then it takes process.user and execs the
-// command. The caller holds syscall.ForkLock.
+// and no_new_privs come along). The child runs only raw system calls: it
+// starts a session of its own (a signal to create's process group is not
+// for it), closes every descriptor but its own, and waits on the hold
+// pipe until the parent has written its ID maps and the state. run's
+// child is released by one byte there; create's gets CommitByte, then
+// accepts connections on the start socket until one brings StartByte (one
+// that closes without it changes nothing). Then it takes process.user and
+// execs the command. The caller holds syscall.ForkLock.
 //
 //go:noinline
 //go:norace
@@ -68,16 +79,43 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	rawfork.AfterForkInChild()
 	var step byte
 	var e syscall.Errno
-	var n uintptr
+	var n, conn uintptr
 	var gp uintptr
 	var i int
-	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
-	if e != 0 || n != 1 {
-		step = holdWait
-		goto fail
-	}
 	if _, _, e = syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0); e != 0 {
 		step = holdSetsid
+		goto fail
+	}
+	for i = 0; i < len(a.closeFrom); i++ {
+		if a.closeFrom[i][0] <= a.closeFrom[i][1] {
+			syscall.RawSyscall(unix.SYS_CLOSE_RANGE, a.closeFrom[i][0], a.closeFrom[i][1], 0)
+		}
+	}
+	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
+	if a.listen >= 0 {
+		// create: nobody is told; the process just ends.
+		if e != 0 || n != 1 || a.b[0] != CommitByte {
+			goto exit // create died before committing
+		}
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(a.hold), 0, 0)
+		for {
+			conn, _, e = syscall.RawSyscall6(syscall.SYS_ACCEPT4, uintptr(a.listen), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+			if e == syscall.EINTR || e == syscall.ECONNABORTED {
+				continue
+			}
+			if e != 0 {
+				goto exit
+			}
+			n, _, e = syscall.RawSyscall(syscall.SYS_READ, conn, uintptr(unsafe.Pointer(&a.b[0])), 1)
+			if e == 0 && n == 1 && a.b[0] == StartByte {
+				break
+			}
+			syscall.RawSyscall(syscall.SYS_CLOSE, conn, 0, 0)
+		}
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(a.listen), 0, 0)
+		a.errPipe = int(conn)
+	} else if e != 0 || n != 1 {
+		step = holdWait
 		goto fail
 	}
 	// Before the uid change, which takes the capability to raise a hard
@@ -110,6 +148,11 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	step = holdExec
 
 fail:
+	// The mark tells the releaser's execResult that a report follows.
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.mark[0])), 1)
 	rawfork.Fail(a.errPipe, &a.errBuf, step, e)
-	return 0, 0 // not reached
+exit:
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+	}
 }

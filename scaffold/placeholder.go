@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"urun/ulog"
 
@@ -204,7 +203,7 @@ func (p *Placeholder) mapIDs() error {
 		if err := o.Mapping.ApplyHelpers(p.Pid); err != nil {
 			return err
 		}
-		if _, err := p.sync.Write([]byte{'m'}); err != nil {
+		if _, err := p.sync.Write([]byte{MapByte}); err != nil {
 			return fmt.Errorf("placeholder: %w", err)
 		}
 	}
@@ -317,7 +316,7 @@ func (p *Placeholder) Release() error {
 // Detach commits the placeholder (create mode: it now waits on the start
 // socket; until this byte it exits when create goes away) and lets it go.
 func (p *Placeholder) Detach() error {
-	_, err := p.sync.Write([]byte{'c'})
+	_, err := p.sync.Write([]byte{CommitByte})
 	p.sync.Close()
 	if err != nil {
 		p.Kill()
@@ -339,26 +338,6 @@ func (p *Placeholder) Kill() {
 	if p.errRd != nil {
 		p.errRd.Close()
 	}
-}
-
-// Go sends the start byte on conn and waits for the exec: a clean EOF means
-// execve succeeded (the placeholder's end is close-on-exec); anything else
-// is the placeholder's error.
-func Go(conn io.ReadWriter) error {
-	if _, err := conn.Write([]byte{'g'}); err != nil {
-		return fmt.Errorf("release container process: %w", err)
-	}
-	msg, err := io.ReadAll(conn)
-	if err != nil {
-		return fmt.Errorf("release container process: %w", err)
-	}
-	if m, ok := strings.CutPrefix(string(msg), hookFailed); ok {
-		return &HookError{Msg: m}
-	}
-	if len(msg) > 0 {
-		return errors.New(string(msg))
-	}
-	return nil
 }
 
 func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -163,9 +163,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 		return err
 	}
-	// run by uid 0 in a user namespace (buildah's and podman's case) may
-	// need no placeholder at all: see scaffold/inproc.go.
-	inProcess := scaffold.MayRunInProcess(o.park || o.detach) && o.hang == ""
+	// uid 0 in a user namespace (buildah's and podman's case) may need no
+	// placeholder at all: see scaffold/inproc.go.
+	inProcess := scaffold.MayRunInProcess()
 	if !b.MayMapIDs() && o.hang != "create" && !inProcess {
 		if spawn.Mapping, err = userns.Available(); err != nil {
 			return nil, err
@@ -232,9 +232,10 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		ulog.L.Debug().Msg("executor: in-process (uid 0 with CAP_SYS_ADMIN in a user namespace)")
 		pl := scaffold.BuildPlan(b, spawn, false, true)
 		debugPlan(pl)
-		if ph, err = scaffold.RunInProcess(pl, b, m); err != nil {
+		if ph, err = scaffold.RunInProcess(pl, b, m, listen); err != nil {
 			return nil, err
 		}
+		guard.track(ph)
 		started = append(started, ph)
 	} else {
 		if ph == nil {
