@@ -115,9 +115,6 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 			}
 		case s.Op == plan.WaitStart:
 			conn = park(sync, ic.ListenFD)
-			if waitGo(conn) != nil {
-				os.Exit(1) // create's caller went away without starting us
-			}
 		case s.Op == plan.StartHooks:
 			if err := startHooks(spec.Hooks, ic); err != nil {
 				conn.Write([]byte(hookFailed + err.Error()))
@@ -194,8 +191,9 @@ func waitGo(conn *os.File) error {
 	return nil
 }
 
-// park waits for `urun start` to connect to the start socket.
-// It first waits for create's commit byte, sent once the state and pid file
+// park waits for `urun start` to connect to the start socket and send the
+// start byte; a connection that closes without it changes nothing. It
+// first waits for create's commit byte, sent once the state and pid file
 // are written: a create killed before that leaves no placeholder behind.
 func park(sync *os.File, listenFD int) *os.File {
 	var b [1]byte
@@ -205,14 +203,18 @@ func park(sync *os.File, listenFD int) *os.File {
 	sync.Close()
 	for {
 		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
-		if err == unix.EINTR {
+		if err == unix.EINTR || err == unix.ECONNABORTED {
 			continue
 		}
 		if err != nil {
 			os.Exit(1)
 		}
-		unix.Close(listenFD)
-		return os.NewFile(uintptr(fd), "start")
+		conn := os.NewFile(uintptr(fd), "start")
+		if waitGo(conn) == nil {
+			unix.Close(listenFD)
+			return conn
+		}
+		conn.Close()
 	}
 }
 

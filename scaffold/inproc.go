@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -218,15 +219,12 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int) (pid int
 	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
 		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})
 	}
-	if a.path, err = syscall.BytePtrFromString(path); err != nil {
+	if err := a.packExec(path, p.Args, p.Env); err != nil {
 		return 0, nil, nil, err
 	}
-	if a.argv, err = syscall.SlicePtrFromStrings(p.Args); err != nil {
-		return 0, nil, nil, fmt.Errorf("process.args: %w", err)
-	}
-	if a.envv, err = syscall.SlicePtrFromStrings(p.Env); err != nil {
-		return 0, nil, nil, fmt.Errorf("process.env: %w", err)
-	}
+	a.heap = heapMapping(uintptr(unsafe.Pointer(a)))
+	a.keep = [4][2]uintptr{span(unsafe.Pointer(a), unsafe.Sizeof(*a)), span(unsafe.Pointer(&a.exec[0]), uintptr(len(a.exec))),
+		sliceSpan(a.groups), sliceSpan(a.rlimits)}
 	var hp, ep [2]int
 	if err := unix.Pipe2(hp[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, err
@@ -278,4 +276,65 @@ func closeRanges(keep ...int) (r [4][2]uintptr) {
 		r[i] = [2]uintptr{1, 0} // empty
 	}
 	return r
+}
+
+// packExec lays execve's path, argv and envv out in one allocation, so
+// that the held child keeps one range of the heap (see dropRanges): the
+// two nil-terminated pointer arrays, then the strings.
+func (a *holdArgs) packExec(path string, args, env []string) error {
+	size := (len(args) + len(env) + 2) * 8
+	for _, s := range append(append([]string{path}, args...), env...) {
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("process.args or process.env: %q holds a NUL byte", s)
+		}
+		size += len(s) + 1
+	}
+	b := make([]byte, size)
+	base := uintptr(unsafe.Pointer(&b[0]))
+	at := (len(args) + len(env) + 2) * 8
+	put := func(s string) uintptr {
+		p := base + uintptr(at)
+		at += copy(b[at:], s) + 1
+		return p
+	}
+	a.exec, a.path = b, put(path)
+	a.argv, a.envv = base, base+uintptr(len(args)+1)*8
+	for i, s := range args {
+		*(*uintptr)(unsafe.Pointer(&b[i*8])) = put(s)
+	}
+	for i, s := range env {
+		*(*uintptr)(unsafe.Pointer(&b[(len(args)+1+i)*8])) = put(s)
+	}
+	return nil
+}
+
+func span(p unsafe.Pointer, n uintptr) [2]uintptr { return [2]uintptr{uintptr(p), uintptr(p) + n} }
+
+func sliceSpan[T any](s []T) [2]uintptr {
+	if len(s) == 0 {
+		return [2]uintptr{}
+	}
+	return span(unsafe.Pointer(&s[0]), uintptr(len(s))*unsafe.Sizeof(s[0]))
+}
+
+// heapMapping is the writable anonymous mapping holding addr (the Go
+// heap's current arena), from /proc/self/maps; none if not found.
+func heapMapping(addr uintptr) [2]uintptr {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return [2]uintptr{}
+	}
+	for _, l := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 5 || !strings.HasPrefix(f[1], "rw") { // no path: anonymous
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		l, err1 := strconv.ParseUint(lo, 16, 64)
+		h, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uintptr(l) <= addr && addr < uintptr(h) {
+			return [2]uintptr{uintptr(l), uintptr(h)}
+		}
+	}
+	return [2]uintptr{}
 }

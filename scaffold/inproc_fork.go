@@ -24,12 +24,18 @@ type holdArgs struct {
 	groups    []uint32
 	uid, gid  uintptr
 	rlimits   []rlimit // process.rlimits
-	path      *byte
-	argv      []*byte // nil-terminated
-	envv      []*byte
-	mark      [1]byte // heldMark, written before the report
-	errBuf    rawfork.Report
-	b         [1]byte
+	// path, argv and envv point into exec, one allocation (packExec).
+	path, argv, envv uintptr
+	exec             []byte
+	// heap is the Go heap mapping a lies in; keep are the ranges in it the
+	// child reads (a, exec, groups, rlimits); drop is the rest, less the
+	// child's stack, which the child gives up (see dropRanges).
+	heap   [2]uintptr
+	keep   [4][2]uintptr
+	drop   [8][2]uintptr
+	mark   [1]byte // heldMark, written before the report
+	errBuf rawfork.Report
+	b      [1]byte
 }
 
 type rlimit struct {
@@ -68,6 +74,7 @@ var holdSteps = map[byte]string{
 //go:norace
 //go:nocheckptr
 func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
+	a.dropRanges(uintptr(unsafe.Pointer(&a)))
 	rawfork.BeforeFork()
 	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_NEWUSER|unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
 	if e1 != 0 || r1 != 0 {
@@ -89,6 +96,13 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	for i = 0; i < len(a.closeFrom); i++ {
 		if a.closeFrom[i][0] <= a.closeFrom[i][1] {
 			syscall.RawSyscall(unix.SYS_CLOSE_RANGE, a.closeFrom[i][0], a.closeFrom[i][1], 0)
+		}
+	}
+	// The Go heap pages the parent had, copied by the fork, are resident
+	// in the child too: give up all but the few it reads.
+	for i = 0; i < len(a.drop); i++ {
+		if a.drop[i][0] < a.drop[i][1] {
+			syscall.RawSyscall(syscall.SYS_MADVISE, a.drop[i][0], a.drop[i][1]-a.drop[i][0], unix.MADV_DONTNEED)
 		}
 	}
 	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
@@ -143,8 +157,7 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 		step = holdUID
 		goto fail
 	}
-	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)),
-		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
+	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, a.path, a.argv, a.envv)
 	step = holdExec
 
 fail:
@@ -154,5 +167,36 @@ fail:
 exit:
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+	}
+}
+
+// dropRanges fills a.drop: a.heap without a.keep and the stack around sp
+// (the child's frames, this one and the nosplit calls below it). Called
+// on the forking goroutine's final stack, before the fork: no allocation.
+func (a *holdArgs) dropRanges(sp uintptr) {
+	const page = 4096
+	var keep [len(a.keep) + 1][2]uintptr
+	copy(keep[:], a.keep[:])
+	keep[len(a.keep)] = [2]uintptr{sp - 16<<10, sp + 16<<10}
+	for i := range keep { // page-aligned, then sorted by start
+		keep[i][0] &^= page - 1
+		keep[i][1] = (keep[i][1] + page - 1) &^ (page - 1)
+		for j := i; j > 0 && keep[j][0] < keep[j-1][0]; j-- {
+			keep[j], keep[j-1] = keep[j-1], keep[j]
+		}
+	}
+	lo, n := a.heap[0], 0
+	for _, k := range keep {
+		if k[1] <= lo || k[0] >= a.heap[1] {
+			continue
+		}
+		if k[0] > lo && n < len(a.drop) {
+			a.drop[n] = [2]uintptr{lo, k[0]}
+			n++
+		}
+		lo = max(lo, k[1])
+	}
+	if lo < a.heap[1] && n < len(a.drop) {
+		a.drop[n] = [2]uintptr{lo, a.heap[1]}
 	}
 }
