@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -88,6 +89,12 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 	if listen != nil {
 		lfd = int(listen.Fd())
 	}
+	// The host's: after pivot_root /proc is the container's, if any.
+	maps, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, fmt.Errorf("in-process executor: %w", err)
+	}
+	defer maps.Close()
 	type result struct {
 		pid         int
 		hold, errRd *os.File
@@ -100,7 +107,7 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 		// so its namespace and attributes reach no other goroutine.
 		runtime.LockOSThread()
 		var r result
-		r.pid, r.hold, r.errRd, r.err = executeHere(pl, b, m, lfd, &r.notes)
+		r.pid, r.hold, r.errRd, r.err = executeHere(pl, b, m, lfd, maps, &r.notes)
 		ch <- r
 	}()
 	r := <-ch
@@ -122,6 +129,7 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 		p.Kill()
 		return nil, err
 	}
+	ulog.Trace("in-process: ID maps written")
 	if p.StartTime, _, err = ProcStart(r.pid); err != nil {
 		p.Kill()
 		return nil, fmt.Errorf("container process %d: %w", r.pid, err)
@@ -165,7 +173,7 @@ func (p *Placeholder) releaseHeld() error {
 }
 
 // executeHere is RunInProcess's loop, on the locked thread.
-func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int, notes *[]string) (int, *os.File, *os.File, error) {
+func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int, maps *os.File, notes *[]string) (int, *os.File, *os.File, error) {
 	spec := pl.Spec
 	p := spec.Process
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
@@ -188,7 +196,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int,
 			path, err = proc.LookPath(p)
 		case s.Op == plan.ForkExec:
 			tree.Close()
-			pid, hold, errRd, err := fork(path, p, m, listen)
+			pid, hold, errRd, err := fork(path, p, m, listen, maps)
 			if err == nil {
 				return pid, hold, errRd, nil
 			}
@@ -209,7 +217,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int,
 // descriptors are made close-on-exec first, and the child closes them
 // (create's container lock among them) at once. errRd is nil for create,
 // whose child answers `urun start` on the start connection.
-func fork(path string, p *specs.Process, m *userns.Mapping, listen int) (pid int, hold, errRd *os.File, err error) {
+func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os.File) (pid int, hold, errRd *os.File, err error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, nil, nil, fmt.Errorf("close-on-exec: %w", err)
 	}
@@ -222,7 +230,7 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int) (pid int
 	if err := a.packExec(path, p.Args, p.Env); err != nil {
 		return 0, nil, nil, err
 	}
-	a.heap = heapMapping(uintptr(unsafe.Pointer(a)))
+	a.heap = heapMapping(maps, uintptr(unsafe.Pointer(a)))
 	a.keep = [4][2]uintptr{span(unsafe.Pointer(a), unsafe.Sizeof(*a)), span(unsafe.Pointer(&a.exec[0]), uintptr(len(a.exec))),
 		sliceSpan(a.groups), sliceSpan(a.rlimits)}
 	var hp, ep [2]int
@@ -318,9 +326,10 @@ func sliceSpan[T any](s []T) [2]uintptr {
 }
 
 // heapMapping is the writable anonymous mapping holding addr (the Go
-// heap's current arena), from /proc/self/maps; none if not found.
-func heapMapping(addr uintptr) [2]uintptr {
-	maps, err := os.ReadFile("/proc/self/maps")
+// heap's current arena), from /proc/self/maps (opened, unread); none if
+// not found.
+func heapMapping(f *os.File, addr uintptr) [2]uintptr {
+	maps, err := io.ReadAll(f)
 	if err != nil {
 		return [2]uintptr{}
 	}

@@ -263,6 +263,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
 		Hooks: scaffold.LaterHooks(b.Spec.Hooks),
 	}
+	ulog.Trace("state built")
 	guard.lock() // an interrupt's cleanup must not race these writes
 	if err = c.Save(st); err == nil {
 		if err = scaffold.WritePidFile(o.pidFile, ph.Pid); err == nil && o.pidFile != "" {
