@@ -65,9 +65,10 @@ func InProcessRefusal(s *specs.Spec, o SpawnOpts, terminal bool) string {
 		return "process.oomScoreAdj (process-wide)"
 	case p.Capabilities != nil && len(p.Capabilities.Ambient)+len(p.Capabilities.Inheritable) > 0:
 		return "ambient or inheritable capabilities"
-	case s.Linux != nil && strings.Contains(s.Linux.RootfsPropagation, "shared"):
+	case s.Linux != nil && (strings.Contains(s.Linux.RootfsPropagation, "shared") || strings.Contains(s.Linux.RootfsPropagation, "unbindable")):
 		// The container process's mount namespace is its own user
-		// namespace's copy, where shared mounts become slaves.
+		// namespace's copy, where shared mounts become slaves and /
+		// loses unbindable.
 		return "linux.rootfsPropagation " + s.Linux.RootfsPropagation
 	}
 	return ""

@@ -86,6 +86,16 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// before the receive below.
 	decoded := make(chan error, 1)
 	go func() { decoded <- b.Decode() }()
+	// Caught before the container is reserved (run --detach has no early
+	// catch): a signal from then on finds the guard armed below.
+	var guardSigs <-chan os.Signal
+	guardVerb := "create"
+	switch {
+	case o.park && !strings.HasPrefix(o.hang, "create"):
+		guardSigs = early.wait(interrupting...)
+	case o.detach:
+		guardSigs, guardVerb = early.wait(forwarded...), "run"
+	}
 	store, err := scaffold.OpenStore(g.Root)
 	if err != nil {
 		return nil, err
@@ -116,11 +126,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 	}
 	var guard *createGuard
-	switch {
-	case o.park && !strings.HasPrefix(o.hang, "create"):
-		guard = guardCreate(c, "create", o.id, o.pidFile, early.wait(interrupting...))
-	case o.detach:
-		guard = guardCreate(c, "run", o.id, o.pidFile, early.wait(forwarded...))
+	if guardSigs != nil {
+		guard = guardCreate(c, guardVerb, o.id, o.pidFile, guardSigs)
 	}
 	defer func() {
 		// Runs before the removal above: an interrupt after this point

@@ -173,9 +173,12 @@ func execTarget(st *scaffold.State) (target, bool, error) {
 	case scaffold.Stopped:
 		return target{}, false, fmt.Errorf("cannot exec: %w", errStopped)
 	case scaffold.Creating:
+		// The set-up process: the two-process executor's placeholder, or
+		// the in-process one's fork of create (create's own command line).
+		parent, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
 		for _, kid := range scaffold.Children(st.Pid) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(kid) + "/cmdline")
-			if start, _, err := scaffold.ProcStart(kid); err == nil && strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") {
+			if start, _, err := scaffold.ProcStart(kid); err == nil && (strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") || string(cmdline) == string(parent)) {
 				if !scaffold.Alive(st.Pid, st.StartTime) { // the kid is still that create's
 					break
 				}
