@@ -124,7 +124,7 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 		unix.Wait4(r.pid, &ws, 0, nil)
 		return nil, err
 	}
-	p := &Placeholder{Cmd: &exec.Cmd{Process: proc}, Pid: r.pid, Notes: r.notes, sync: r.hold, errRd: r.errRd, inProcess: true}
+	p := &Placeholder{Cmd: &exec.Cmd{Process: proc}, Pid: r.pid, Notes: r.notes, sync: r.hold, errRd: r.errRd, inProcess: true, parked: listen != nil}
 	// From this thread: the host's /proc (the container may have none).
 	if err := writeMaps(r.pid, m); err != nil {
 		p.Kill()
@@ -157,6 +157,25 @@ func writeMaps(pid int, m *userns.Mapping) error {
 		if err := os.WriteFile(dir+f.name, []byte(sb.String()), 0); err != nil {
 			return fmt.Errorf("container process: %s: %w", f.name, err)
 		}
+	}
+	return nil
+}
+
+// waitParked waits for create's held child to say it is set up (closed
+// what is not its own, given up the heap pages it inherited), so that it
+// is parked, small, once create returns.
+func (p *Placeholder) waitParked() error {
+	if !p.parked {
+		return nil
+	}
+	var b [1]byte
+	n, _ := p.errRd.Read(b[:])
+	p.errRd.Close()
+	p.errRd = nil
+	if n != 1 || b[0] != ReadyByte {
+		err := fmt.Errorf("container process exited during setup%s", p.exitDetail())
+		p.Kill()
+		return err
 	}
 	return nil
 }
@@ -216,14 +235,15 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int,
 // fork forks the held container process from this thread. Only 0-2 (and
 // its own pipe ends and start socket) reach it: the caller's other
 // descriptors are made close-on-exec first, and the child closes them
-// (create's container lock among them) at once. errRd is nil for create,
-// whose child answers `urun start` on the start connection.
+// (create's container lock among them) at once. errRd: run's child's
+// exec report; create's child's ReadyByte (it answers `urun start` on the
+// start connection).
 func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os.File) (pid int, hold, errRd *os.File, err error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, nil, nil, fmt.Errorf("close-on-exec: %w", err)
 	}
 	proc.RestoreNofile()
-	a := &holdArgs{listen: listen, errPipe: -1, mark: [1]byte{heldMark},
+	a := &holdArgs{listen: listen, errPipe: -1, mark: [1]byte{heldMark}, ready: [1]byte{ReadyByte},
 		setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
 	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
 		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})
@@ -238,13 +258,10 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os
 	if err := unix.Pipe2(hp[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, err
 	}
-	ep = [2]int{-1, -1}
-	if listen < 0 {
-		if err := unix.Pipe2(ep[:], unix.O_CLOEXEC); err != nil {
-			unix.Close(hp[0])
-			unix.Close(hp[1])
-			return 0, nil, nil, err
-		}
+	if err := unix.Pipe2(ep[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(hp[0])
+		unix.Close(hp[1])
+		return 0, nil, nil, err
 	}
 	a.hold, a.errPipe = hp[0], ep[1]
 	a.closeFrom = closeRanges(a.hold, a.errPipe, listen)
@@ -253,16 +270,11 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(a)
 	unix.Close(hp[0]) // the child's copies are the ones that count
-	hold = os.NewFile(uintptr(hp[1]), "hold")
-	if ep[0] >= 0 {
-		unix.Close(ep[1])
-		errRd = os.NewFile(uintptr(ep[0]), "exec-error")
-	}
+	unix.Close(ep[1])
+	hold, errRd = os.NewFile(uintptr(hp[1]), "hold"), os.NewFile(uintptr(ep[0]), "exec-error")
 	if e != 0 {
 		hold.Close()
-		if errRd != nil {
-			errRd.Close()
-		}
+		errRd.Close()
 		return 0, nil, nil, fmt.Errorf("fork: %w", e)
 	}
 	return pid, hold, errRd, nil

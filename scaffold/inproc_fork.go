@@ -18,7 +18,7 @@ type holdArgs struct {
 	// died.
 	hold      int
 	listen    int           // create: the start socket; -1 for run
-	errPipe   int           // run: where the failed step and errno go (create: the start connection)
+	errPipe   int           // run: where the failed step and errno go; create: ReadyByte (then the start connection)
 	closeFrom [4][2]uintptr // fd ranges the child closes: none of them is its own
 	setgroups bool
 	groups    []uint32
@@ -34,6 +34,7 @@ type holdArgs struct {
 	keep   [4][2]uintptr
 	drop   [8][2]uintptr
 	mark   [1]byte // heldMark, written before the report
+	ready  [1]byte // ReadyByte
 	errBuf rawfork.Report
 	b      [1]byte
 }
@@ -104,6 +105,10 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 		if a.drop[i][0] < a.drop[i][1] {
 			syscall.RawSyscall(syscall.SYS_MADVISE, a.drop[i][0], a.drop[i][1]-a.drop[i][0], unix.MADV_DONTNEED)
 		}
+	}
+	if a.listen >= 0 {
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.ready[0])), 1)
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(a.errPipe), 0, 0)
 	}
 	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
 	if a.listen >= 0 {

@@ -92,6 +92,7 @@ type Placeholder struct {
 	// up and already running its command; there is no placeholder.
 	inProcess bool
 	errRd     *os.File // in-process: the held child's exec error pipe
+	parked    bool     // in-process create: the child waits for start
 }
 
 // Start re-executes urun into a new user and mount namespace and maps its
@@ -267,7 +268,7 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 // error it kills it.
 func (p *Placeholder) Wait() error {
 	if p.inProcess {
-		return nil
+		return p.waitParked()
 	}
 	var r reply
 	for {

@@ -26,6 +26,10 @@ const (
 	MapByte    byte = 'm'
 	CommitByte byte = 'c'
 	StartByte  byte = 'g'
+	// ReadyByte: the in-process executor's create child has closed what
+	// is not its own and given up the parent's heap pages; it waits for
+	// CommitByte (sent on its error pipe, which it then closes).
+	ReadyByte byte = 'r'
 	// heldMark starts the raw child's report; no text starts with NUL.
 	heldMark byte = 0
 )
