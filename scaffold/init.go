@@ -44,16 +44,6 @@ func InitMain() {
 		os.Exit(1)
 	}
 	sync := os.NewFile(uintptr(syncFD), "sync")
-	if os.Args[2] == "wait-map" {
-		// newuidmap writes our maps after we exec'd unmapped (and so
-		// without capabilities); exec again to gain them as uid 0.
-		var b [1]byte
-		if n, _ := sync.Read(b[:]); n != 1 {
-			os.Exit(1)
-		}
-		err := unix.Exec("/proc/self/exe", []string{InitArg0, os.Args[1], "run", os.Args[3]}, []string{})
-		fail(sync, fmt.Errorf("re-exec after ID mapping: %w", err))
-	}
 	var ic initConfig
 	if err := readMsg(sync, &ic); err != nil {
 		os.Exit(1) // the parent is gone; nobody to tell
@@ -66,7 +56,30 @@ func InitMain() {
 		}
 		ic.console = c
 	}
+	if os.Args[2] == "wait-map" {
+		waitMapped(sync)
+	}
 	execute(ic.Plan, &ic, sync)
+}
+
+// waitMapped waits until newuidmap and newgidmap have written our maps
+// (the parent runs them while we start and decode the config). We exec'd
+// unmapped, keeping our capabilities in the ambient set (Start), so no
+// second exec is needed to gain them. Mapped to root now, we hold them as
+// root does and drop the ambient and inheritable sets, which would
+// otherwise pass on to the container's command; mapped to another uid
+// (--userns=keep-id), the plan's drop-setup-caps step drops them at the end.
+func waitMapped(sync *os.File) {
+	var b [1]byte
+	if n, _ := sync.Read(b[:]); n != 1 || b[0] != MapByte {
+		os.Exit(1) // the parent is gone, or the helpers failed (it says so)
+	}
+	ulog.Trace("init: mapped")
+	if os.Geteuid() == 0 {
+		if err := proc.EndSetupCaps(nil, false); err != nil {
+			fail(sync, fmt.Errorf("after ID mapping: %w", err))
+		}
+	}
 }
 
 // execute runs the plan, step after step, and never returns: the last step

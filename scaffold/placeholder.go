@@ -19,6 +19,7 @@ import (
 	"urun/console"
 	"urun/nsjoin"
 	"urun/plan"
+	"urun/proc"
 	"urun/userns"
 )
 
@@ -93,6 +94,8 @@ type Placeholder struct {
 	inProcess bool
 	errRd     *os.File // in-process: the held child's exec error pipe
 	parked    bool     // in-process create: the child waits for start
+	// mapped: newuidmap's and newgidmap's result, while they run (mapIDs).
+	mapped chan error
 }
 
 // Start re-executes urun into a new user and mount namespace and maps its
@@ -169,8 +172,19 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		parent.Close()
 		return nil, err
 	}
+	if o.Mapping.Helpers() && cmd.SysProcAttr.AmbientCaps == nil {
+		// It execs before newuidmap has mapped it, and so as no uid of
+		// its namespace: it keeps its capabilities through that exec in
+		// the ambient set, and needs no second exec (waitMapped).
+		caps, err := proc.SetupCaps()
+		if err != nil {
+			parent.Close()
+			return nil, err
+		}
+		cmd.SysProcAttr.AmbientCaps = caps
+	}
 	ulog.Trace("spawn")
-	if err := o.Join.Fork(cmd.Start, func(m string) { ulog.L.Debug().Msg(m) }); err != nil {
+	if err := o.Join.Fork(func() error { return forkExec(cmd) }, func(m string) { ulog.L.Debug().Msg(m) }); err != nil {
 		parent.Close()
 		if o.Join != nil {
 			return nil, err // names the namespace
@@ -192,7 +206,32 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 	return p, nil
 }
 
-// mapIDs records the start time and runs newuidmap/newgidmap if needed.
+// forkExec starts cmd, a description only (no pipes, no goroutines), with
+// syscall.ForkExec rather than cmd.Start: os/exec's bookkeeping is on
+// run's critical path. cmd.Process is then set as Start would set it, so
+// that Wait, Kill and Release work as on a started command.
+func forkExec(cmd *exec.Cmd) error {
+	files := []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()}
+	for _, f := range cmd.ExtraFiles {
+		files = append(files, f.Fd())
+	}
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	if err != nil {
+		return &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: err}
+	}
+	if cmd.Process, err = os.FindProcess(pid); err != nil {
+		// Not on Linux (it cannot fail for a live child); reap it anyway.
+		syscall.Kill(pid, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+		return err
+	}
+	return nil
+}
+
+// mapIDs records the start time and starts newuidmap and newgidmap if
+// needed: they run while the caller decodes and checks the config and the
+// placeholder starts up; Wait collects them.
 func (p *Placeholder) mapIDs() error {
 	o := p.opts
 	st, _, err := ProcStart(p.Pid)
@@ -201,12 +240,25 @@ func (p *Placeholder) mapIDs() error {
 	}
 	p.StartTime = st
 	if o.Mapping.Helpers() {
-		if err := o.Mapping.ApplyHelpers(p.Pid); err != nil {
-			return err
-		}
-		if _, err := p.sync.Write([]byte{MapByte}); err != nil {
-			return fmt.Errorf("placeholder: %w", err)
-		}
+		p.mapped = make(chan error, 1)
+		go func() { p.mapped <- o.Mapping.ApplyHelpers(p.Pid) }()
+	}
+	return nil
+}
+
+// mapDone waits for newuidmap and newgidmap and tells the placeholder,
+// which has the config by then (Send) and waits for this byte to set up.
+func (p *Placeholder) mapDone() error {
+	if p.mapped == nil {
+		return nil
+	}
+	err := <-p.mapped
+	p.mapped = nil
+	if err != nil {
+		return err
+	}
+	if _, err := p.sync.Write([]byte{MapByte}); err != nil {
+		return fmt.Errorf("placeholder: %w", err)
 	}
 	return nil
 }
@@ -269,6 +321,10 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 func (p *Placeholder) Wait() error {
 	if p.inProcess {
 		return p.waitParked()
+	}
+	if err := p.mapDone(); err != nil {
+		p.Kill()
+		return err
 	}
 	var r reply
 	for {

@@ -12,7 +12,7 @@ import (
 // The bytes of the create/start protocol, one place for both executors.
 //
 // The sync channel (create ↔ its container process, before the commit):
-// MapByte (two-process, newuidmap has run: re-exec with capabilities),
+// MapByte (two-process, after the config: the maps are written, set up),
 // CommitByte (the state and pid file are written: wait for start; EOF
 // instead means create died, and the process exits).
 //
