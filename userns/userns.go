@@ -6,11 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/rootless-containers/rootlesskit/v2/pkg/parent/idtools"
@@ -409,11 +411,51 @@ func runHelper(name string, pid int, maps []specs.LinuxIDMapping) error {
 	for _, r := range maps {
 		args = append(args, strconv.FormatUint(uint64(r.ContainerID), 10), strconv.FormatUint(uint64(r.HostID), 10), strconv.FormatUint(uint64(r.Size), 10))
 	}
-	out, err := exec.Command(name, args...).CombinedOutput()
+	out, err := runQuiet(name, args)
 	if err != nil {
 		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// runQuiet runs name with args and returns its output (stdout and stderr),
+// as exec.Command's CombinedOutput does but with one fork and one pipe: no
+// /dev/null, no copying goroutine (the helpers are on create's critical
+// path for a subuid account). Stdin is closed.
+func runQuiet(name string, args []string) ([]byte, error) {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, err
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, err
+	}
+	r := os.NewFile(uintptr(p[0]), "helper-output")
+	defer r.Close()
+	pid, err := syscall.ForkExec(path, append([]string{name}, args...), &syscall.ProcAttr{
+		Env: os.Environ(), Files: []uintptr{^uintptr(0), uintptr(p[1]), uintptr(p[1])}})
+	syscall.Close(p[1])
+	if err != nil {
+		return nil, err
+	}
+	out, _ := io.ReadAll(r) // EOF once it exits
+	var ws syscall.WaitStatus
+	for {
+		_, err = syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch {
+	case err != nil:
+		return out, err
+	case ws.Signaled():
+		return out, fmt.Errorf("signal: %v", ws.Signal())
+	case ws.ExitStatus() != 0:
+		return out, fmt.Errorf("exit status %d", ws.ExitStatus())
+	}
+	return out, nil
 }
 
 func onlyOwnGID(maps []specs.LinuxIDMapping, gid uint32) bool {
