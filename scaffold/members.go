@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -302,8 +303,8 @@ func (s *State) KillAll(timeout time.Duration) error {
 // must not outlive run either).
 func EndWatcherIn(dir string, timeout time.Duration) error {
 	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		return nil
+	if err != nil || !bytes.Contains(data, []byte(`"urunWatcher"`)) {
+		return nil // no exec started one: nothing to decode (run's common case)
 	}
 	var st State
 	if json.Unmarshal(data, &st) != nil {
