@@ -19,7 +19,6 @@ import (
 	"urun/console"
 	"urun/nsjoin"
 	"urun/plan"
-	"urun/proc"
 	"urun/userns"
 )
 
@@ -96,6 +95,8 @@ type Placeholder struct {
 	parked    bool     // in-process create: the child waits for start
 	// mapped: newuidmap's and newgidmap's result, while they run (mapIDs).
 	mapped chan error
+	// spawnErr: rawSpawn's error pipe, until the placeholder has replied.
+	spawnErr *os.File
 }
 
 // Start re-executes urun into a new user and mount namespace and maps its
@@ -172,19 +173,20 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		parent.Close()
 		return nil, err
 	}
-	if o.Mapping.Helpers() && cmd.SysProcAttr.AmbientCaps == nil {
-		// It execs before newuidmap has mapped it, and so as no uid of
-		// its namespace: it keeps its capabilities through that exec in
-		// the ambient set, and needs no second exec (waitMapped).
-		caps, err := proc.SetupCaps()
-		if err != nil {
-			parent.Close()
-			return nil, err
+	// A subuid account's placeholder execs before newuidmap has mapped it,
+	// and so as no uid of its namespace: it keeps its capabilities through
+	// that exec in the ambient set, and needs no second exec (waitMapped).
+	// It is forked by hand (rawSpawn), to start the helpers at once.
+	var spawnErr *os.File
+	spawn := func() error { return forkExec(cmd) }
+	if o.Mapping.Helpers() && o.Join == nil {
+		spawn = func() (err error) {
+			spawnErr, err = rawSpawn(cmd)
+			return err
 		}
-		cmd.SysProcAttr.AmbientCaps = caps
 	}
 	ulog.Trace("spawn")
-	if err := o.Join.Fork(func() error { return forkExec(cmd) }, func(m string) { ulog.L.Debug().Msg(m) }); err != nil {
+	if err := o.Join.Fork(spawn, func(m string) { ulog.L.Debug().Msg(m) }); err != nil {
 		parent.Close()
 		if o.Join != nil {
 			return nil, err // names the namespace
@@ -192,7 +194,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
 	}
 	ulog.Trace("spawned")
-	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o}
+	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o, spawnErr: spawnErr}
 	if o.Join != nil && o.Join.User != nil {
 		if err := p.adoptJoined(o.Join); err != nil {
 			p.Kill()
@@ -342,6 +344,7 @@ func (p *Placeholder) Wait() error {
 		}
 		r.RuntimeHooks = false
 	}
+	p.closeSpawnErr() // it replied: it exec'd
 	p.Notes = r.Notes
 	if r.Error != "" {
 		p.Kill()
@@ -354,10 +357,18 @@ func (p *Placeholder) Wait() error {
 func (p *Placeholder) exitDetail() string {
 	err := p.Cmd.Wait()
 	p.Cmd.Process = nil
+	why := spawnFailure(p.spawnErr)
 	if err != nil {
-		return ": " + err.Error()
+		return ": " + err.Error() + why
 	}
-	return ""
+	return why
+}
+
+func (p *Placeholder) closeSpawnErr() {
+	if p.spawnErr != nil {
+		p.spawnErr.Close()
+		p.spawnErr = nil
+	}
 }
 
 // Release lets a run-mode placeholder exec the container process and
@@ -395,6 +406,7 @@ func (p *Placeholder) Kill() {
 	if p.errRd != nil {
 		p.errRd.Close()
 	}
+	p.closeSpawnErr()
 }
 
 func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
