@@ -93,8 +93,10 @@ type Placeholder struct {
 	inProcess bool
 	errRd     *os.File // in-process: the held child's exec error pipe
 	parked    bool     // in-process create: the child waits for start
-	// mapped: newuidmap's and newgidmap's result, while they run (mapIDs).
-	mapped chan error
+	// waitMap: the placeholder waits for its maps (rawSpawn); mapped is
+	// their writing's result (mapIDs), mapSent the 'm' byte's (sendMapped).
+	waitMap         bool
+	mapped, mapSent chan error
 	// spawnErr: rawSpawn's error pipe, until the placeholder has replied.
 	spawnErr *os.File
 }
@@ -135,9 +137,14 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		listenFD = syncFD + 1
 		extra = append(extra, o.Listen)
 	}
+	// A new user namespace of a subuid account (newuidmap writes its
+	// maps) or with its one ID: the child is forked by hand (rawSpawn)
+	// and execs at once, unmapped; its maps are written meanwhile, and it
+	// waits for them (waitMapped) before it sets up.
+	waitMap := o.Join == nil && (o.Mapping.Helpers() || o.Mapping.Mode == userns.Single)
 	mode := "run"
-	if o.Mapping.Helpers() {
-		mode = "wait-map" // exec again once newuidmap has run, to gain caps
+	if waitMap {
+		mode = "wait-map"
 	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
@@ -157,7 +164,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		// lives as long as urun; a joining thread dies at once, so not there.
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
-	if !o.Mapping.Helpers() {
+	if !waitMap {
 		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UID)
 		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GID)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = o.Mapping.Setgroups
@@ -173,13 +180,9 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		parent.Close()
 		return nil, err
 	}
-	// A subuid account's placeholder execs before newuidmap has mapped it,
-	// and so as no uid of its namespace: it keeps its capabilities through
-	// that exec in the ambient set, and needs no second exec (waitMapped).
-	// It is forked by hand (rawSpawn), to start the helpers at once.
 	var spawnErr *os.File
 	spawn := func() error { return forkExec(cmd) }
-	if o.Mapping.Helpers() && o.Join == nil {
+	if waitMap {
 		spawn = func() (err error) {
 			spawnErr, err = rawSpawn(cmd)
 			return err
@@ -194,7 +197,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 		return nil, fmt.Errorf("start placeholder in new user namespace: %w%s", err, nsHint(err))
 	}
 	ulog.Trace("spawned")
-	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o, spawnErr: spawnErr}
+	p := &Placeholder{Cmd: cmd, Pid: cmd.Process.Pid, sync: parent, opts: o, spawnErr: spawnErr, waitMap: waitMap}
 	if o.Join != nil && o.Join.User != nil {
 		if err := p.adoptJoined(o.Join); err != nil {
 			p.Kill()
@@ -231,38 +234,59 @@ func forkExec(cmd *exec.Cmd) error {
 	return nil
 }
 
-// mapIDs records the start time and starts newuidmap and newgidmap if
-// needed: they run while the caller decodes and checks the config and the
-// placeholder starts up; Wait collects them.
+// mapIDs records the start time and writes the maps of a rawSpawn'ed
+// placeholder: one ID directly; newuidmap's and newgidmap's run while the
+// caller decodes and checks the config and the placeholder starts up (Send
+// passes their end on).
 func (p *Placeholder) mapIDs() error {
 	o := p.opts
+	if p.waitMap {
+		mapped := make(chan error, 1)
+		p.mapped = mapped
+		if o.Mapping.Helpers() {
+			go func() { mapped <- o.Mapping.ApplyHelpers(p.Pid) }()
+		} else {
+			if err := writeMaps(p.Pid, o.Mapping); err != nil {
+				return err
+			}
+			mapped <- nil
+		}
+	}
 	st, _, err := ProcStart(p.Pid)
 	if err != nil {
 		return fmt.Errorf("placeholder %d: %w", p.Pid, err)
 	}
 	p.StartTime = st
-	if o.Mapping.Helpers() {
-		p.mapped = make(chan error, 1)
-		go func() { p.mapped <- o.Mapping.ApplyHelpers(p.Pid) }()
-	}
 	return nil
 }
 
-// mapDone waits for newuidmap and newgidmap and tells the placeholder,
-// which has the config by then (Send) and waits for this byte to set up.
-func (p *Placeholder) mapDone() error {
+// sendMapped tells the placeholder, which has the config by then (Send),
+// that its maps are written, as soon as they are: it waits for this byte to
+// set up. Wait collects the result (mapDone).
+func (p *Placeholder) sendMapped() {
 	if p.mapped == nil {
+		return
+	}
+	mapped, sent, sync := p.mapped, make(chan error, 1), p.sync
+	p.mapped, p.mapSent = nil, sent
+	go func() {
+		err := <-mapped
+		if err == nil {
+			if _, err = sync.Write([]byte{MapByte}); err != nil {
+				err = fmt.Errorf("placeholder: %w", err)
+			}
+		}
+		sent <- err
+	}()
+}
+
+func (p *Placeholder) mapDone() error {
+	if p.mapSent == nil {
 		return nil
 	}
-	err := <-p.mapped
-	p.mapped = nil
-	if err != nil {
-		return err
-	}
-	if _, err := p.sync.Write([]byte{MapByte}); err != nil {
-		return fmt.Errorf("placeholder: %w", err)
-	}
-	return nil
+	err := <-p.mapSent
+	p.mapSent = nil
+	return err
 }
 
 // Plan is the container's set-up, built from the checked config in b.
@@ -315,6 +339,7 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 			return fmt.Errorf("placeholder: send console socket: %w", err)
 		}
 	}
+	p.sendMapped()
 	return nil
 }
 

@@ -13,12 +13,14 @@ import (
 	"urun/proc"
 )
 
-// A placeholder whose maps newuidmap and newgidmap write (a subuid
-// account) is forked by hand rather than with syscall.ForkExec, which
-// returns only once the child has exec'd: the parent needs the PID at
-// once, to start the helpers while the child execs and the Go runtime
-// starts in it (they are run's critical path there), and need not wait
-// for the exec at all: an exec failure comes back on the error pipe.
+// A placeholder in a user namespace of its own (a subuid account's, whose
+// maps newuidmap and newgidmap write, or one with a single ID) is forked by
+// hand rather than with syscall.ForkExec, which returns only once the child
+// has exec'd and, given maps, holds the child until it has written them:
+// here the child execs at once, unmapped, and the parent, with the PID at
+// once, writes the maps (or starts the helpers, run's critical path for a
+// subuid account) while the child execs and its Go runtime starts. An exec
+// failure comes back on the error pipe.
 
 // spawnArgs is what the child needs, prepared by the parent: after the
 // fork the child may not allocate.
