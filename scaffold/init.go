@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,6 +17,24 @@ import (
 	"urun/proc"
 	"urun/ulog"
 )
+
+// primed is closed once encoding/json has built its tables for initConfig
+// in the placeholder: the first decode into it builds them for the whole
+// type tree (~0.9 ms in a fresh process, then ~0.15 ms to decode the
+// message). They are built on another goroutine from package init on, while
+// the rest of urun's init runs and the placeholder starts and reads the
+// message (nil in urun's other processes).
+var primed chan struct{}
+
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == InitArg0 {
+		primed = make(chan struct{})
+		go func() {
+			_ = json.Unmarshal([]byte("{}"), new(initConfig))
+			close(primed)
+		}()
+	}
+}
 
 // InitMain is the placeholder: the re-executed urun inside the new user and
 // mount namespace. It never returns. The caller has locked the OS thread.
@@ -45,7 +64,7 @@ func InitMain() {
 	}
 	sync := os.NewFile(uintptr(syncFD), "sync")
 	var ic initConfig
-	if err := readMsg(sync, &ic); err != nil {
+	if err := readMsgWhen(sync, &ic, primed); err != nil {
 		os.Exit(1) // the parent is gone; nobody to tell
 	}
 	ulog.Trace("init: config received")

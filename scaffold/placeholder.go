@@ -461,7 +461,11 @@ func writeMsg(w io.Writer, v any) error {
 	return err
 }
 
-func readMsg(r io.Reader, v any) error {
+func readMsg(r io.Reader, v any) error { return readMsgWhen(r, v, nil) }
+
+// readMsgWhen is readMsg that decodes only once ready is closed (nil: at
+// once).
+func readMsgWhen(r io.Reader, v any, ready <-chan struct{}) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
@@ -473,6 +477,9 @@ func readMsg(r io.Reader, v any) error {
 	data := make([]byte, n)
 	if _, err := io.ReadFull(r, data); err != nil {
 		return err
+	}
+	if ready != nil {
+		<-ready
 	}
 	return json.Unmarshal(data, v)
 }
