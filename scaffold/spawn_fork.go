@@ -85,6 +85,11 @@ func rawSpawn(cmd *exec.Cmd) (*os.File, error) {
 		return nil, fmt.Errorf("pipe: %w", err)
 	}
 	a.errPipe = pipe[1]
+	// The child gets the soft RLIMIT_NOFILE urun was given, not the one
+	// the Go runtime raised for itself, as ForkExec's children do: this
+	// process goes back to it (it needs no more), and the placeholder's
+	// runtime then remembers it for the container's exec.
+	proc.RestoreNofile()
 	syscall.ForkLock.Lock()
 	pid, e := forkSpawn(a)
 	syscall.ForkLock.Unlock()
