@@ -1,19 +1,17 @@
 package enter
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
+	"urun/members"
+	"urun/store"
 )
 
 // With no PID namespace nothing ends a container's other processes when
@@ -28,7 +26,7 @@ import (
 // StartWatcher starts the watcher of the container whose main process is
 // st.Pid (alive; st.MntNS its mount namespace), whose state directory is
 // dir, and returns it.
-func StartWatcher(st *scaffold.State, dir string) (*scaffold.ProcRef, error) {
+func StartWatcher(st *store.State, dir string) (*members.ProcRef, error) {
 	pidfd, err := unix.PidfdOpen(st.Pid, 0)
 	if err != nil {
 		return nil, fmt.Errorf("watch the container's process: %w", err)
@@ -41,7 +39,7 @@ func StartWatcher(st *scaffold.State, dir string) (*scaffold.ProcRef, error) {
 	}
 	defer ns.Close()
 	var fi unix.Stat_t
-	if unix.Fstat(int(ns.Fd()), &fi) != nil || fmt.Sprintf("mnt:[%d]", fi.Ino) != st.MntNS || !scaffold.Alive(st.Pid, st.StartTime) {
+	if unix.Fstat(int(ns.Fd()), &fi) != nil || fmt.Sprintf("mnt:[%d]", fi.Ino) != st.MntNS || !members.Alive(st.Pid, st.StartTime) {
 		return nil, fmt.Errorf("watch the container's process: it exited")
 	}
 	cmd := &exec.Cmd{
@@ -55,12 +53,12 @@ func StartWatcher(st *scaffold.State, dir string) (*scaffold.ProcRef, error) {
 		return nil, fmt.Errorf("start the watcher: %w", err)
 	}
 	pid := cmd.Process.Pid
-	start, _, err := scaffold.ProcStart(pid)
+	start, _, err := members.ProcStart(pid)
 	cmd.Process.Release() // it outlives us, re-parented
 	if err != nil {
 		return nil, fmt.Errorf("start the watcher: %w", err)
 	}
-	return &scaffold.ProcRef{Pid: pid, Start: start}, nil
+	return &members.ProcRef{Pid: pid, Start: start}, nil
 }
 
 // watchMain is the watcher: urun-exec watch PID MNTNS DIR, with the main
@@ -82,25 +80,21 @@ func watchMain(args []string) {
 	// The exec'd processes first, as they are recorded: podman checks
 	// them right after the main process's exit (a PID namespace would have
 	// killed them before). Then the whole container, as delete does.
-	killRecorded(filepath.Join(args[2], "state.json"), args[1])
-	st := &scaffold.State{State: specs.State{Pid: pid}, MntNS: args[1], Pin: os.NewFile(4, "mntns")}
-	if err := st.KillAll(10 * time.Second); err != nil {
+	killRecorded(args[2], args[1])
+	ct := members.Container{Main: members.ProcRef{Pid: pid}, MntNS: args[1], Pin: os.NewFile(4, "mntns")}
+	if err := members.KillAll(ct, 10*time.Second); err != nil {
 		fmt.Fprintf(os.Stderr, "urun: the container of process %d: %v\n", pid, err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-// killRecorded sends SIGKILL to the exec'd processes the state file lists
-// that still run and are still in the container's mount namespace.
-func killRecorded(stateFile, mntNS string) {
-	data, err := os.ReadFile(stateFile)
+// killRecorded sends SIGKILL to the exec'd processes the state in dir
+// lists that still run and are still in the container's mount namespace.
+func killRecorded(dir, mntNS string) {
+	st, err := store.ReadState(dir)
 	if err != nil {
-		return // deleted meanwhile: KillAll still finds them
-	}
-	var st scaffold.State
-	if json.Unmarshal(data, &st) != nil {
-		return
+		return // deleted meanwhile (KillAll still finds them), or unreadable
 	}
 	for _, e := range st.Execs {
 		fd, err := unix.PidfdOpen(e.Pid, 0)
@@ -108,7 +102,7 @@ func killRecorded(stateFile, mntNS string) {
 			continue
 		}
 		ns, _ := os.Readlink("/proc/" + strconv.Itoa(e.Pid) + "/ns/mnt")
-		if ns == mntNS && scaffold.Alive(e.Pid, e.Start) {
+		if ns == mntNS && members.Alive(e.Pid, e.Start) {
 			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) //nolint:errcheck // it may have exited
 		}
 		unix.Close(fd)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/members"
 	"urun/mount"
 	"urun/plan"
 	"urun/proc"
@@ -33,7 +34,7 @@ const ExecutorEnv = "URUN_EXECUTOR"
 // namespace that is not the host's, as buildah and podman call a runtime.
 // create then starts no placeholder early.
 func MayRunInProcess() bool {
-	return os.Geteuid() == 0 && os.Getenv(ExecutorEnv) != "two-process" && !RealRoot() && hasSysAdmin()
+	return os.Geteuid() == 0 && os.Getenv(ExecutorEnv) != "two-process" && !userns.RealRoot() && hasSysAdmin()
 }
 
 func hasSysAdmin() bool {
@@ -131,7 +132,7 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 		return nil, err
 	}
 	ulog.Trace("in-process: ID maps written")
-	if p.StartTime, _, err = ProcStart(r.pid); err != nil {
+	if p.StartTime, _, err = members.ProcStart(r.pid); err != nil {
 		p.Kill()
 		return nil, fmt.Errorf("container process %d: %w", r.pid, err)
 	}

@@ -10,15 +10,16 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
-	"urun/ulog"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"urun/config"
 	"urun/console"
+	"urun/members"
 	"urun/nsjoin"
 	"urun/plan"
+	"urun/ulog"
 	"urun/userns"
 )
 
@@ -252,7 +253,7 @@ func (p *Placeholder) mapIDs() error {
 			mapped <- nil
 		}
 	}
-	st, _, err := ProcStart(p.Pid)
+	st, _, err := members.ProcStart(p.Pid)
 	if err != nil {
 		return fmt.Errorf("placeholder %d: %w", p.Pid, err)
 	}

@@ -18,7 +18,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
+	"urun/members"
 )
 
 // waitPlaceholder waits until pid has started the placeholder (a child
@@ -37,7 +37,7 @@ func waitPlaceholder(t *testing.T, e *Env, id string, pid int) int {
 				return 0
 			}
 		}
-		for _, ch := range scaffold.Children(pid) {
+		for _, ch := range members.Children(pid) {
 			if cl, _ := os.ReadFile("/proc/" + strconv.Itoa(ch) + "/cmdline"); strings.HasPrefix(string(cl), "urun-init\x00") {
 				return ch
 			}
@@ -411,7 +411,7 @@ func processesOf(uid int, argv ...string) int {
 // zombieChildren counts pid's children that are zombies.
 func zombieChildren(pid int) int {
 	n := 0
-	for _, c := range scaffold.Children(pid) {
+	for _, c := range members.Children(pid) {
 		if data, err := os.ReadFile("/proc/" + strconv.Itoa(c) + "/stat"); err == nil {
 			if i := strings.LastIndexByte(string(data), ')'); i > 0 && len(data) > i+2 && data[i+2] == 'Z' {
 				n++

@@ -16,9 +16,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/members"
 	"urun/nsjoin"
 	"urun/plan"
 	"urun/scaffold"
+	"urun/store"
 	"urun/ulog"
 	"urun/userns"
 )
@@ -56,19 +58,19 @@ type createOpts struct {
 // created is a set-up container whose process waits to be released.
 type created struct {
 	ph    *scaffold.Placeholder
-	store *scaffold.Store
-	state *scaffold.State
+	store *store.Store
+	state *store.State
 	// master is the container's pty master when run relays the terminal
 	// itself (process.terminal, no --console-socket); see terminal.go.
 	master *os.File
 	guard  *createGuard // run --detach only: still armed
-	lock   *scaffold.Container
+	lock   *store.Container
 }
 
 // createContainer is create's whole sequence; run shares it. On error
 // nothing is left: no state directory, no process.
 func createContainer(g *Globals, o createOpts) (_ *created, err error) {
-	if err := scaffold.ValidateID(o.id); err != nil {
+	if err := store.ValidateID(o.id); err != nil {
 		return nil, err
 	}
 	if o.preserveFDs < 0 {
@@ -96,7 +98,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	case o.detach:
 		guardSigs, guardVerb = early.wait(forwarded...), "run"
 	}
-	store, err := scaffold.OpenStore(g.Root)
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			poststopFailedCreate(o, b)
 		}
 	}()
-	c, err := store.Create(o.id)
+	c, err := root.Create(o.id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		} // run --detach closes it once released
 	}()
 	if o.loaded != nil { // no bundle config.json: exec reads the process here
-		if err = os.WriteFile(filepath.Join(c.Dir, scaffold.MemoryConfig), o.loaded.Raw, 0o600); err != nil {
+		if err = os.WriteFile(filepath.Join(c.Dir, store.MemoryConfig), o.loaded.Raw, 0o600); err != nil {
 			return nil, fmt.Errorf("keep the config: %w", err)
 		}
 	}
@@ -211,7 +213,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	}
 	ulog.L.Debug().Str("mode", string(m.Mode)).Str("uids", userns.Format(m.UID, false)+" -> "+userns.Format(m.UID, true)).
 		Str("gids", userns.Format(m.GID, false)+" -> "+userns.Format(m.GID, true)).Msg("ID mapping chosen")
-	if scaffold.RealRoot() && !m.SetupAsRoot {
+	if userns.RealRoot() && !m.SetupAsRoot {
 		ulog.L.Warn().Msgf("urun %s: running as real root: the container's root is host uid 0 and, with no PID namespace, can signal every root process on the host (urun is no sandbox; see README; a remapping such as containerd's 0 -> 100000 avoids it)", o.id)
 	}
 	if err = m.CheckUser(b.Spec.Process.User); err != nil {
@@ -263,8 +265,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 	}
 	sent = true
-	st := &scaffold.State{
-		State: specs.State{Version: specs.Version, ID: o.id, Status: scaffold.Created,
+	st := &store.State{
+		State: specs.State{Version: specs.Version, ID: o.id, Status: store.Created,
 			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
 		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
 		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
@@ -273,7 +275,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	ulog.Trace("state built")
 	guard.lock() // an interrupt's cleanup must not race these writes
 	if err = c.Save(st); err == nil {
-		if err = scaffold.WritePidFile(o.pidFile, ph.Pid); err == nil && o.pidFile != "" {
+		if err = store.WritePidFile(o.pidFile, ph.Pid); err == nil && o.pidFile != "" {
 			guard.wrotePidFile()
 			defer func() {
 				if err != nil {
@@ -314,7 +316,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		guard.commit()
 	}
 	ulog.Trace("committed")
-	ct := &created{ph: ph, store: store, state: st, master: master}
+	ct := &created{ph: ph, store: root, state: st, master: master}
 	if o.detach {
 		ct.guard, ct.lock = guard, c
 	}
@@ -349,7 +351,7 @@ type createGuard struct {
 	target    *os.Process // run --detach, released: forward to it
 }
 
-func guardCreate(c *scaffold.Container, verb, id, pidFile string, sigs <-chan os.Signal) *createGuard {
+func guardCreate(c *store.Container, verb, id, pidFile string, sigs <-chan os.Signal) *createGuard {
 	g := &createGuard{}
 	go func() {
 		for s := range sigs {
@@ -452,7 +454,7 @@ func mntNS(pid int) string {
 
 // listenStart binds the start socket in the container's directory. The path
 // goes through /proc/self/fd so a long --root cannot overflow sun_path.
-func listenStart(c *scaffold.Container) (*os.File, error) {
+func listenStart(c *store.Container) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("start socket: %w", err)
@@ -479,14 +481,14 @@ var errStopped = errors.New("container is stopped")
 // A SIGTERM, SIGINT or SIGHUP ends it and removes everything; a SIGKILL
 // leaves only a "stopped" state for delete (the placeholder exits when
 // create goes away without committing).
-func hangCreating(c *scaffold.Container, bundle, id string, ph int) error {
+func hangCreating(c *store.Container, bundle, id string, ph int) error {
 	self := os.Getpid()
-	start, _, err := scaffold.ProcStart(self)
+	start, _, err := members.ProcStart(self)
 	if err != nil {
 		return err
 	}
-	st := &scaffold.State{
-		State:     specs.State{Version: specs.Version, ID: id, Status: scaffold.Creating, Pid: self, Bundle: bundle},
+	st := &store.State{
+		State:     specs.State{Version: specs.Version, ID: id, Status: store.Creating, Pid: self, Bundle: bundle},
 		StartTime: start, Created: time.Now().UTC(), Owner: os.Geteuid(),
 	}
 	if err := c.Save(st); err != nil {

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"urun/scaffold"
+	"urun/members"
+	"urun/store"
 	"urun/ulog"
 )
 
@@ -19,18 +20,18 @@ func (c *deleteCmd) Run(g *Globals) error {
 }
 
 func deleteContainer(g *Globals, id string, force bool) error {
-	store, err := scaffold.OpenStore(g.Root)
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return err
 	}
-	ct, err := store.Open(id, true)
-	if errors.Is(err, scaffold.ErrNotExist) && force {
-		if scaffold.ValidateID(id) != nil {
+	ct, err := root.Open(id, true)
+	if errors.Is(err, store.ErrNotExist) && force {
+		if store.ValidateID(id) != nil {
 			return nil
 		}
 		// A create killed half-way, or a removal that failed after
 		// state.json: --force succeeds only once nothing is left.
-		return store.RemoveDir(id)
+		return root.RemoveDir(id)
 	}
 	if err != nil {
 		return err
@@ -38,16 +39,16 @@ func deleteContainer(g *Globals, id string, force bool) error {
 	defer ct.Close()
 	ulog.Trace("state read")
 	switch ct.State.LiveStatus() {
-	case scaffold.Running:
+	case store.Running:
 		if !force {
 			return fmt.Errorf("container is running (pid %d): stop it first or use --force", ct.State.Pid)
 		}
-	case scaffold.Creating:
+	case store.Creating:
 		if !force {
 			return fmt.Errorf("container is still being created by urun create (pid %d, URUN_HANG=create?): kill that process, or use --force", ct.State.Pid)
 		}
 		// The hanging create owns nothing else yet: end it.
-		if err := ct.State.KillWait(10 * time.Second); err != nil {
+		if err := members.KillWait(ct.State.Main(), 10*time.Second); err != nil {
 			return err
 		}
 		return ct.Remove()
@@ -59,8 +60,8 @@ func deleteContainer(g *Globals, id string, force bool) error {
 
 // destroy ends every process of a created or stopped container, removes
 // its state, then runs its poststop hooks.
-func destroy(op string, ct *scaffold.Container) error {
-	if err := ct.State.KillAll(10 * time.Second); err != nil {
+func destroy(op string, ct *store.Container) error {
+	if err := members.KillAll(ct.State.Members(), 10*time.Second); err != nil {
 		return err
 	}
 	ulog.Trace("processes ended")

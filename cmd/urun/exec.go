@@ -15,7 +15,9 @@ import (
 	"urun/config"
 	"urun/console"
 	"urun/enter"
+	"urun/members"
 	"urun/scaffold"
+	"urun/store"
 	"urun/ulog"
 	"urun/userns"
 )
@@ -95,7 +97,7 @@ func (c *execCmd) exec(g *Globals) error {
 	}
 	defer tty.close()
 	proc, err := enter.Start(enter.Opts{
-		Pid: target.Pid, Alive: func() bool { return scaffold.Alive(target.Pid, target.Start) },
+		Pid: target.Pid, Alive: func() bool { return members.Alive(target.Pid, target.Start) },
 		Process: p, PreserveFDs: c.PreserveFds, CallerFDs: callerFDs, Setgroups: m.Setgroups, Console: tty.toContainer,
 	})
 	if err != nil {
@@ -118,11 +120,11 @@ func (c *execCmd) exec(g *Globals) error {
 	if !hung {
 		// The process keeps the container's mount namespace recognisable
 		// after its main process exits: kill --all and delete find it.
-		if start, _, err := scaffold.ProcStart(proc.Pid); err == nil {
-			st.Execs = append(liveExecs(st.Execs), scaffold.ProcRef{Pid: proc.Pid, Start: start})
+		if start, _, err := members.ProcStart(proc.Pid); err == nil {
+			st.Execs = append(liveExecs(st.Execs), members.ProcRef{Pid: proc.Pid, Start: start})
 		}
 		// And one watcher per container ends them with the main process.
-		if st.Watcher == nil || !scaffold.Alive(st.Watcher.Pid, st.Watcher.Start) {
+		if st.Watcher == nil || !members.Alive(st.Watcher.Pid, st.Watcher.Start) {
 			if st.Watcher, err = enter.StartWatcher(st, ct.Dir); err != nil {
 				ulog.L.Warn().Msgf("urun exec %s: %v", c.ID, err)
 			}
@@ -132,7 +134,7 @@ func (c *execCmd) exec(g *Globals) error {
 		}
 	}
 	ct.Close()
-	if err := scaffold.WritePidFile(c.PidFile, proc.Pid); err != nil {
+	if err := store.WritePidFile(c.PidFile, proc.Pid); err != nil {
 		proc.Signal(unix.SIGKILL)
 		proc.Wait()
 		return err
@@ -168,18 +170,18 @@ type target struct {
 // execTarget picks the container's process: its main process while it is
 // created or running, or, while a create hangs with URUN_HANG=create-setup,
 // that create's set-up container process (its child). hung says which.
-func execTarget(st *scaffold.State) (target, bool, error) {
+func execTarget(st *store.State) (target, bool, error) {
 	switch st.LiveStatus() {
-	case scaffold.Stopped:
+	case store.Stopped:
 		return target{}, false, fmt.Errorf("cannot exec: %w", errStopped)
-	case scaffold.Creating:
+	case store.Creating:
 		// The set-up process: the two-process executor's placeholder, or
 		// the in-process one's fork of create (create's own command line).
 		parent, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
-		for _, kid := range scaffold.Children(st.Pid) {
+		for _, kid := range members.Children(st.Pid) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(kid) + "/cmdline")
-			if start, _, err := scaffold.ProcStart(kid); err == nil && (strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") || string(cmdline) == string(parent)) {
-				if !scaffold.Alive(st.Pid, st.StartTime) { // the kid is still that create's
+			if start, _, err := members.ProcStart(kid); err == nil && (strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") || string(cmdline) == string(parent)) {
+				if !members.Alive(st.Pid, st.StartTime) { // the kid is still that create's
 					break
 				}
 				return target{Pid: kid, Start: start}, true, nil
@@ -191,10 +193,10 @@ func execTarget(st *scaffold.State) (target, bool, error) {
 }
 
 // liveExecs drops the exec'd processes that have exited.
-func liveExecs(refs []scaffold.ProcRef) []scaffold.ProcRef {
-	var out []scaffold.ProcRef
+func liveExecs(refs []members.ProcRef) []members.ProcRef {
+	var out []members.ProcRef
 	for _, r := range refs {
-		if scaffold.Alive(r.Pid, r.Start) {
+		if members.Alive(r.Pid, r.Start) {
 			out = append(out, r)
 		}
 	}
@@ -204,7 +206,7 @@ func liveExecs(refs []scaffold.ProcRef) []scaffold.ProcRef {
 // process builds the process to run, as runc does: --process replaces
 // everything; otherwise the container's own process (config.json in its
 // bundle) with the command and the flags applied.
-func (c *execCmd) process(st *scaffold.State, dir string) (*specs.Process, error) {
+func (c *execCmd) process(st *store.State, dir string) (*specs.Process, error) {
 	if c.Process != "" {
 		data, err := os.ReadFile(c.Process)
 		if err != nil {
@@ -283,11 +285,11 @@ func (c *execCmd) process(st *scaffold.State, dir string) (*specs.Process, error
 
 // containerSpec is the container's config: its bundle's config.json, or
 // the one kept in its directory when it was built in memory (launch).
-func containerSpec(st *scaffold.State, dir string) (*specs.Spec, error) {
-	if raw, err := os.ReadFile(filepath.Join(dir, scaffold.MemoryConfig)); err == nil {
+func containerSpec(st *store.State, dir string) (*specs.Spec, error) {
+	if raw, err := os.ReadFile(filepath.Join(dir, store.MemoryConfig)); err == nil {
 		spec, err := config.Parse(raw)
 		if err != nil {
-			return nil, fmt.Errorf("the container's config %s: %w", filepath.Join(dir, scaffold.MemoryConfig), err)
+			return nil, fmt.Errorf("the container's config %s: %w", filepath.Join(dir, store.MemoryConfig), err)
 		}
 		return spec, nil
 	}

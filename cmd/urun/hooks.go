@@ -6,6 +6,7 @@ import (
 	"urun/config"
 	"urun/hooks"
 	"urun/scaffold"
+	"urun/store"
 	"urun/ulog"
 )
 
@@ -15,14 +16,14 @@ import (
 // runtime's namespaces; a failing one is a warning and the lifecycle goes
 // on. create's and start's other hooks run in scaffold (hooks.go there).
 
-func poststart(op string, st *scaffold.State) {
+func poststart(op string, st *store.State) {
 	if st.Hooks != nil {
 		recordCallerFDs() // a hook must not inherit the caller's descriptors
 		hooks.Warn(hooks.Poststart, st.Hooks.Poststart, st.State, warnHook(op, st.ID))
 	}
 }
 
-func poststop(op string, st *scaffold.State) {
+func poststop(op string, st *store.State) {
 	if st.Hooks != nil {
 		recordCallerFDs() // a hook must not inherit the caller's descriptors
 		hooks.Warn(hooks.Poststop, st.Hooks.Poststop, st.State, warnHook(op, st.ID))
@@ -38,7 +39,7 @@ func poststopFailedCreate(o createOpts, b *config.Bundle) {
 		op = "run"
 	}
 	if b.Spec != nil {
-		poststop(op, &scaffold.State{State: specs.State{Version: specs.Version, ID: o.id, Bundle: b.Dir,
+		poststop(op, &store.State{State: specs.State{Version: specs.Version, ID: o.id, Bundle: b.Dir,
 			Annotations: b.Spec.Annotations}, Hooks: scaffold.LaterHooks(b.Spec.Hooks)})
 	}
 }

@@ -14,7 +14,8 @@ import (
 	"urun/enter"
 	"urun/join"
 	"urun/launch"
-	"urun/scaffold"
+	"urun/members"
+	"urun/store"
 	"urun/ulog"
 	"urun/userns"
 )
@@ -43,11 +44,11 @@ func (c *launchCmd) runJoined(g *Globals, lc *launch.Config, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	store, err := scaffold.OpenStore(g.Root)
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return err
 	}
-	grp, err := join.Lock(store.Dir, key)
+	grp, err := join.Lock(root.Dir, key)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func (c *launchCmd) runJoined(g *Globals, lc *launch.Config, raw []byte) error {
 	}
 	// The last rank out removes the group (the janitor may be gone:
 	// Slurm's job end and mpirun's abort kill what they find).
-	defer leaveGroup(store.Dir, key, member)
+	defer leaveGroup(root.Dir, key, member)
 	m, err := userns.OfProcess(rec.Pid)
 	if err != nil {
 		return fmt.Errorf("join %s: read its ID mapping: %w", rec.Container, err)
@@ -151,7 +152,7 @@ func leaveGroup(dir, key string, member *os.File) {
 	}
 }
 
-func holderAlive(r *join.Record) bool { return scaffold.Alive(r.Pid, r.Start) }
+func holderAlive(r *join.Record) bool { return members.Alive(r.Pid, r.Start) }
 
 // endGroup deletes a finished group's container, then its files.
 func endGroup(dir string, grp *join.Group) error {

@@ -8,7 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
+	"urun/members"
+	"urun/store"
 )
 
 type killCmd struct {
@@ -35,17 +36,17 @@ func kill(g *Globals, id, name string, all bool) error {
 		// Also for a stopped container: processes it left may remain. As
 		// runc, "nothing left to signal" is success: the caller's goal
 		// (everything got the signal or is gone) holds.
-		err := ct.State.SignalAll(sig)
-		if errors.Is(err, scaffold.ErrNoProcess) {
+		err := members.SignalAll(ct.State.Members(), sig)
+		if errors.Is(err, members.ErrNoProcess) {
 			return nil
 		}
 		return err
 	}
-	if ct.State.LiveStatus() == scaffold.Stopped {
+	if ct.State.LiveStatus() == store.Stopped {
 		return errNotRunning
 	}
-	err = ct.State.Signal(sig)
-	if err != nil && ct.State.LiveStatus() == scaffold.Stopped {
+	err = members.Signal(ct.State.Main(), sig)
+	if err != nil && ct.State.LiveStatus() == store.Stopped {
 		return errNotRunning // it exited after the check above
 	}
 	return err

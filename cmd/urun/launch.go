@@ -12,7 +12,8 @@ import (
 
 	"urun/config"
 	"urun/launch"
-	"urun/scaffold"
+	"urun/members"
+	"urun/store"
 	"urun/ulog"
 )
 
@@ -92,7 +93,7 @@ var launchWithValue = map[string]bool{"-e": true, "--env": true, "--unset-env": 
 // gone: no process pid runs (none, or a zombie nobody reaped: an init
 // that does not reap leaves a killed launcher so).
 func gone(pid int) bool {
-	_, state, err := scaffold.ProcStart(pid)
+	_, state, err := members.ProcStart(pid)
 	if err != nil {
 		return errors.Is(err, os.ErrNotExist) || unix.Kill(pid, 0) == unix.ESRCH
 	}
@@ -104,11 +105,11 @@ func gone(pid int) bool {
 // launch-PID entry whose urun is gone. Its rank died with it
 // (DieWithCaller); a PID reused since is left alone.
 func sweepLaunches(g *Globals) {
-	store, err := scaffold.OpenStore(g.Root)
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return
 	}
-	ents, _ := os.ReadDir(store.Dir)
+	ents, _ := os.ReadDir(root.Dir)
 	for _, e := range ents {
 		pid, ok := strings.CutPrefix(e.Name(), "launch-")
 		n, err := strconv.Atoi(pid)

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"urun/scaffold"
+	"urun/store"
 )
 
 type listCmd struct {
@@ -27,11 +27,11 @@ type listEntry struct {
 }
 
 func (c *listCmd) Run(g *Globals) error {
-	store, err := scaffold.OpenStore(g.Root)
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return wrap("list", "", err)
 	}
-	states, err := store.List()
+	states, err := root.List()
 	if err != nil {
 		return wrap("list", "", err)
 	}

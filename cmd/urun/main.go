@@ -20,6 +20,7 @@ import (
 	"urun/enter"
 	"urun/failure"
 	"urun/scaffold"
+	"urun/store"
 	"urun/ulog"
 )
 
@@ -206,7 +207,7 @@ func main() {
 // (see config.Prime).
 func primeJSON() {
 	config.Prime()
-	scaffold.PrimeState()
+	store.PrimeState()
 }
 
 func realMain(args []string) int {
@@ -334,12 +335,12 @@ func versionString() string {
 
 // openContainer opens container id in the state directory the global
 // flags name, locked (exclusive for a verb that changes it).
-func openContainer(g *Globals, id string, exclusive bool) (*scaffold.Container, error) {
-	store, err := scaffold.OpenStore(g.Root)
+func openContainer(g *Globals, id string, exclusive bool) (*store.Container, error) {
+	root, err := store.OpenStore(g.Root)
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(id, exclusive)
+	return root.Open(id, exclusive)
 }
 
 // wrap prefixes an error with the verb and container ID, the shape every
@@ -362,7 +363,7 @@ func wrap(verb, id string, err error) error {
 // letters, digits and _.+@:-), else quoted with %q, so escape sequences
 // and newlines in a bad ID never reach a terminal or a log raw.
 func quoteID(id string) string {
-	if scaffold.ValidateID(id) == nil {
+	if store.ValidateID(id) == nil {
 		return id
 	}
 	return strconv.Quote(id)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"urun/members"
 )
 
 // psCmd is runc's ps: containerd's `ctr task ps` and Docker's `docker top`
@@ -31,7 +33,7 @@ func ps(g *Globals, id, format string, psArgs []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pids := ct.State.Pids() // the processes kill --all would signal
+	pids := members.Pids(ct.State.Members()) // the processes kill --all would signal
 	ct.Close()
 	if format == "json" {
 		b, _ := json.Marshal(pids) // [] rather than null when none is left

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
+	"urun/members"
 	"urun/ulog"
 )
 
@@ -107,7 +107,7 @@ func killDescendants(ns uint64, timeout time.Duration) int {
 	spare := func(pid int) bool { return !inUserNS(pid, ns) }
 	killed := 0
 	for {
-		ps, err := scaffold.Descendants(os.Getpid(), spare)
+		ps, err := members.Descendants(os.Getpid(), spare)
 		if err != nil {
 			ulog.L.Warn().Msgf("processes the container left behind: %v", err)
 		}
@@ -117,13 +117,13 @@ func killDescendants(ns uint64, timeout time.Duration) int {
 		}
 		live := 0
 		for _, p := range ps {
-			if !scaffold.Exited(p.FD, time.Time{}) && unix.PidfdSendSignal(p.FD, unix.SIGKILL, nil, 0) == nil {
+			if !members.Exited(p.FD, time.Time{}) && unix.PidfdSendSignal(p.FD, unix.SIGKILL, nil, 0) == nil {
 				live++
 			}
 		}
 		killed += live
 		for _, p := range ps {
-			scaffold.Exited(p.FD, deadline)
+			members.Exited(p.FD, deadline)
 			unix.Close(p.FD)
 		}
 		reapExited()

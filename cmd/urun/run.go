@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 
 	"urun/config"
 	"urun/console"
-	"urun/scaffold"
+	"urun/members"
 	"urun/ulog"
 )
 
@@ -133,11 +132,12 @@ func (c *runCmd) Run(g *Globals) error {
 	if !c.Keep {
 		// The process is reaped: remove the state directly rather than
 		// through delete's open/lock/read/check (about 1 ms per run).
-		dir := filepath.Join(ct.store.Dir, c.ID)
-		if err := scaffold.EndWatcherIn(dir, 10*time.Second); err != nil {
+		// An exec meanwhile may have started a watcher, which must not
+		// outlive run.
+		if err := members.EndWatcher(ct.store.RecordedWatcher(c.ID), 10*time.Second); err != nil {
 			ulog.L.Warn().Msgf("urun %s %s: end the exec watcher: %v", c.name(), c.ID, err)
 		}
-		if rerr := removeState(dir); rerr != nil {
+		if rerr := ct.store.RemoveReaped(c.ID); rerr != nil {
 			ulog.L.Warn().Msgf("urun run %s: remove state: %v", c.ID, rerr)
 		}
 		ulog.Trace("state removed")
@@ -153,16 +153,6 @@ func (c *runCmd) Run(g *Globals) error {
 // its command exited: the pty reports the end once no process holds it,
 // which a process outside the container's descent (left alone) could delay.
 const drainWait = 2 * time.Second
-
-// removeState removes a run container's directory, which holds only
-// state.json (and launch's config), with two or three unlinks; RemoveAll's directory walk is the fallback.
-func removeState(dir string) error {
-	os.Remove(filepath.Join(dir, scaffold.MemoryConfig)) // launch's, if any
-	if os.Remove(filepath.Join(dir, "state.json")) == nil && os.Remove(dir) == nil {
-		return nil
-	}
-	return os.RemoveAll(dir)
-}
 
 // release lets a detached container's process exec and hands it the
 // signals that came during create (an interrupt among them has already

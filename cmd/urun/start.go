@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/scaffold"
+	"urun/store"
 	"urun/ulog"
 )
 
@@ -30,11 +31,11 @@ func start(g *Globals, id string) error {
 	defer ct.Close()
 	st := ct.State
 	switch st.LiveStatus() {
-	case scaffold.Running:
+	case store.Running:
 		return fmt.Errorf("container is already running (pid %d)", st.Pid)
-	case scaffold.Stopped:
+	case store.Stopped:
 		return fmt.Errorf("cannot start: %w", errStopped)
-	case scaffold.Creating:
+	case store.Creating:
 		return fmt.Errorf("cannot start: container is still being created by urun create (pid %d, URUN_HANG=create?)", st.Pid)
 	}
 	st.Started = true
@@ -63,7 +64,7 @@ func start(g *Globals, id string) error {
 	return err
 }
 
-func dialStart(ct *scaffold.Container) (*os.File, error) {
+func dialStart(ct *store.Container) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,11 @@
-package scaffold
+package members
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -49,8 +50,7 @@ func TestPinNS(t *testing.T) {
 	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
 		t.Fatal(err)
 	}
-	s := &State{StartTime: start}
-	s.Pid = os.Getpid()
+	s := &Container{Main: ProcRef{Pid: os.Getpid(), Start: start}}
 	s.MntNS = fmt.Sprintf("mnt:[%d]", st.Ino)
 	if f := s.pinNS(); f == nil {
 		t.Error("pinNS refused the process's own namespace")
@@ -62,9 +62,29 @@ func TestPinNS(t *testing.T) {
 		f.Close()
 		t.Error("pinNS accepted a namespace other than the recorded one")
 	}
-	s.MntNS, s.StartTime = fmt.Sprintf("mnt:[%d]", st.Ino), start+1
+	s.MntNS, s.Main.Start = fmt.Sprintf("mnt:[%d]", st.Ino), start+1
 	if f := s.pinNS(); f != nil {
 		f.Close()
 		t.Error("pinNS accepted a process with another start time")
+	}
+}
+
+func TestProcStartAndAlive(t *testing.T) {
+	pid := os.Getpid()
+	st, state, err := ProcStart(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st == 0 || !strings.ContainsRune("RSD", rune(state)) {
+		t.Errorf("ProcStart(self) = %d, %q", st, state)
+	}
+	if !Alive(pid, st) {
+		t.Error("Alive(self) = false")
+	}
+	if Alive(pid, st+1) {
+		t.Error("Alive with a different start time (reused PID) = true")
+	}
+	if _, _, err := ProcStart(-1); err == nil {
+		t.Error("ProcStart(-1) succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package scaffold
+package store
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"urun/members"
 )
 
 func TestValidateID(t *testing.T) {
@@ -498,25 +500,12 @@ func TestDefaultRoot(t *testing.T) {
 	}
 }
 
-func TestProcStartAndLiveStatus(t *testing.T) {
+func TestLiveStatus(t *testing.T) {
 	pid := os.Getpid()
-	st, state, err := ProcStart(pid)
+	st, _, err := members.ProcStart(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st == 0 || !strings.ContainsRune("RSD", rune(state)) {
-		t.Errorf("ProcStart(self) = %d, %q", st, state)
-	}
-	if !Alive(pid, st) {
-		t.Error("Alive(self) = false")
-	}
-	if Alive(pid, st+1) {
-		t.Error("Alive with a different start time (reused PID) = true")
-	}
-	if _, _, err := ProcStart(-1); err == nil {
-		t.Error("ProcStart(-1) succeeded")
-	}
-
 	tests := []struct {
 		s    State
 		want string

@@ -1,4 +1,9 @@
-package scaffold
+// Package members finds and ends a container's processes without a PID
+// namespace or a cgroup: a process named by PID and start time (ProcRef,
+// Alive), pidfds that a reused PID cannot fool, children and descendants
+// from /proc, and the container's other processes by its mount namespace
+// and session (members.go).
+package members
 
 import (
 	"errors"
@@ -208,4 +213,69 @@ func Exited(pidfd int, deadline time.Time) bool {
 		}
 		return err != nil || n > 0
 	}
+}
+
+// Alive reports whether pid runs and started at startTime (clock ticks).
+func Alive(pid int, startTime uint64) bool {
+	st, state, err := ProcStart(pid)
+	return err == nil && st == startTime && state != 'Z' && state != 'X'
+}
+
+// ProcStart reads a process's start time and state letter.
+func ProcStart(pid int) (uint64, byte, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := strconv.ParseUint(f[19], 10, 64)
+	return st, f[0][0], err
+}
+
+// Signal sends sig to the container's main process s through a pidfd,
+// after checking it is still that process (not a reused PID).
+func Signal(s ProcRef, sig unix.Signal) error {
+	pidfd, err := pidfdOpen(s.Pid)
+	if err == errNotIt {
+		return fmt.Errorf("container process %d is gone", s.Pid)
+	}
+	if err != nil {
+		return fmt.Errorf("signal %s to pid %d: %w", unix.SignalName(sig), s.Pid, err)
+	}
+	defer unix.Close(pidfd)
+	if !Alive(s.Pid, s.Start) {
+		return fmt.Errorf("container process %d is gone", s.Pid)
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal %s to pid %d: %w", unix.SignalName(sig), s.Pid, err)
+	}
+	return nil
+}
+
+// KillWait sends SIGKILL to s and waits (up to timeout) until it has
+// exited. It works for processes that are not our children.
+func KillWait(s ProcRef, timeout time.Duration) error {
+	pidfd, err := pidfdOpen(s.Pid)
+	if err == errNotIt {
+		return nil // already gone
+	}
+	if err != nil {
+		return fmt.Errorf("kill pid %d: %w", s.Pid, err)
+	}
+	defer unix.Close(pidfd)
+	if !Alive(s.Pid, s.Start) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill pid %d: %w", s.Pid, err)
+	}
+	return waitPidfd(pidfd, s.Pid, time.Now().Add(timeout))
+}
+
+// waitPidfd waits until the process behind pidfd has exited. It works for
+// processes that are not our children.
+func waitPidfd(pidfd, pid int, deadline time.Time) error {
+	if !Exited(pidfd, deadline) {
+		return fmt.Errorf("pid %d did not exit in time after SIGKILL", pid)
+	}
+	return nil
 }

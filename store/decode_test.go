@@ -1,4 +1,4 @@
-package scaffold
+package store
 
 import (
 	"encoding/json"
@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"urun/members"
 )
 
 // TestDecodeState: decodeState gives what json.Unmarshal gives, for the
@@ -25,8 +27,8 @@ func TestDecodeState(t *testing.T) {
 		StartTime: 1 << 40, Started: true, Created: time.Date(2026, 12, 3, 10, 42, 45, 123456789, time.UTC),
 		Rootfs: "/b/rootfs", Owner: 1001, MntNS: "mnt:[4026532345]",
 		Hooks:   &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Args: []string{"true"}, Timeout: &timeout}}},
-		Execs:   []ProcRef{{Pid: 7, Start: 8}},
-		Watcher: &ProcRef{Pid: 9, Start: 10},
+		Execs:   []members.ProcRef{{Pid: 7, Start: 8}},
+		Watcher: &members.ProcRef{Pid: 9, Start: 10},
 	}
 	lean := full
 	lean.Hooks, lean.Execs, lean.Watcher = nil, nil, nil

@@ -1,12 +1,9 @@
-package scaffold
+package members
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -16,11 +13,33 @@ import (
 	"urun/ulog"
 )
 
+// Container is what finding a container's processes needs to know of it,
+// as the state store recorded it (store.State.Members builds it).
+type Container struct {
+	// Main is the main process (Pid 0: none).
+	Main ProcRef
+	// MntNS is the placeholder's mount namespace ("mnt:[4026532…]").
+	MntNS string
+	// Execs are the processes `urun exec` started in the container.
+	Execs []ProcRef
+	// Watcher is the exec watcher (enter/watch.go), if one was started.
+	Watcher *ProcRef
+	// Pin, if set, is the container's mount namespace held open by the
+	// caller (the watcher), which makes MntNS certain (see pinNS).
+	Pin *os.File
+}
+
+// ProcRef names a process that a reused PID cannot impersonate.
+type ProcRef struct {
+	Pid   int    `json:"pid"`
+	Start uint64 `json:"start"` // /proc/PID/stat field 22
+}
+
 // With no PID namespace and no cgroup, the container's other processes
 // (for kill --all and delete; urun run, their subreaper, has an easier
 // way: see cmd/urun/reap.go) are found three ways:
 //
-//   - by the mount namespace the placeholder created (State.MntNS): its
+//   - by the mount namespace the placeholder created (Container.MntNS): its
 //     descendants keep it, even the ones that call setsid;
 //   - by the session the placeholder leads (it calls setsid), while the
 //     main process lives, for those that made a mount namespace of their
@@ -44,7 +63,7 @@ import (
 // if that process lives and is still in it, else through a process `urun
 // exec` started in it (it entered the namespace while the main process
 // held it, so while it is still in it the namespace is the same one).
-func (s *State) pinNS() *os.File {
+func (s *Container) pinNS() *os.File {
 	if s.MntNS == "" {
 		return nil // state from an older urun, or a hanging create
 	}
@@ -53,7 +72,7 @@ func (s *State) pinNS() *os.File {
 			return os.NewFile(uintptr(fd), "mntns")
 		}
 	}
-	for _, p := range append([]ProcRef{{Pid: s.Pid, Start: s.StartTime}}, s.Execs...) {
+	for _, p := range append([]ProcRef{s.Main}, s.Execs...) {
 		if p.Pid <= 0 {
 			continue
 		}
@@ -101,18 +120,18 @@ type candidate struct{ pid, parent int }
 // it is gone) and of those found so far. Each children list is used only
 // if its process is still alive after the listing: else its PID may name
 // another process now.
-func (s *State) scan(trustNS bool, mainFD int, known []Proc) []candidate {
+func (s *Container) scan(trustNS bool, mainFD int, known []Proc) []candidate {
 	mainAlive := mainFD >= 0 && !Exited(mainFD, time.Time{})
 	var out []candidate
 	for _, pid := range allPids() {
-		if pid == s.Pid || pid == os.Getpid() {
+		if pid == s.Main.Pid || pid == os.Getpid() {
 			continue
 		}
 		p, ok := readProc(pid)
 		if !ok {
 			continue
 		}
-		inSession := s.Pid > 0 && p.sid == s.Pid
+		inSession := s.Main.Pid > 0 && p.sid == s.Main.Pid
 		switch {
 		case mainAlive && inSession:
 			out = append(out, candidate{pid: pid}) // certainly ours: no namespace read needed
@@ -131,7 +150,7 @@ func (s *State) scan(trustNS bool, mainFD int, known []Proc) []candidate {
 			out = append(out, candidate{pid: c, parent: parent})
 		}
 	}
-	add(s.Pid, mainFD)
+	add(s.Main.Pid, mainFD)
 	for _, m := range known {
 		add(m.Pid, m.FD)
 	}
@@ -145,16 +164,16 @@ func (s *State) scan(trustNS bool, mainFD int, known []Proc) []candidate {
 // snapshot, children included, as runc signals a cgroup's snapshot once.
 // afterFirst runs after the first pass and says whether it killed
 // something (KillAll kills the main process there, so it forks no more).
-func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) error) ([]Proc, error) {
+func (s *Container) members(kill bool, afterFirst func() bool, settle func([]Proc) error) ([]Proc, error) {
 	pin := s.pinNS()
 	if pin != nil {
 		defer pin.Close()
 	}
-	if pin == nil && s.Pid > 0 && pidFree(s.Pid) {
+	if pin == nil && s.Main.Pid > 0 && pidFree(s.Main.Pid) {
 		// Without the namespace pinned, a scan counts only processes in
 		// the main process's session (see scan); none has its session ID
 		// once that PID is free, and none can join that session later.
-		ulog.L.Debug().Int("pid", s.Pid).Msg("no process of the container is left: its PID and session are free (no /proc scan)")
+		ulog.L.Debug().Int("pid", s.Main.Pid).Msg("no process of the container is left: its PID and session are free (no /proc scan)")
 		return nil, nil
 	}
 	type key struct {
@@ -166,8 +185,8 @@ func (s *State) members(kill bool, afterFirst func() bool, settle func([]Proc) e
 	// A pidfd on the main process, if it lives: its session and children
 	// count only while it does.
 	mainFD := -1
-	if s.Pid > 0 {
-		p, _, err := openProc(s.Pid, 0, s.StartTime)
+	if s.Main.Pid > 0 {
+		p, _, err := openProc(s.Main.Pid, 0, s.Main.Start)
 		switch {
 		case err == nil:
 			mainFD = p.FD
@@ -232,7 +251,7 @@ var ErrNoProcess = errors.New("no process of the container is left")
 
 // SignalAll sends sig to every process of the container (kill --all): a
 // snapshot of the others, then the main process if it lives.
-func (s *State) SignalAll(sig unix.Signal) error {
+func SignalAll(s Container, sig unix.Signal) error {
 	ps, _ := s.members(false, nil, nil)
 	defer closeProcs(ps)
 	sent := 0
@@ -241,8 +260,8 @@ func (s *State) SignalAll(sig unix.Signal) error {
 			sent++
 		}
 	}
-	if s.Pid > 0 && Alive(s.Pid, s.StartTime) {
-		if err := s.Signal(sig); err != nil && sent == 0 {
+	if s.Main.Pid > 0 && Alive(s.Main.Pid, s.Main.Start) {
+		if err := Signal(s.Main, sig); err != nil && sent == 0 {
 			return err
 		}
 		return nil
@@ -255,12 +274,12 @@ func (s *State) SignalAll(sig unix.Signal) error {
 
 // Pids lists the container's processes (urun ps): the main process if it
 // lives and a snapshot of the others, found as kill --all finds them.
-func (s *State) Pids() []int {
+func Pids(s Container) []int {
 	ps, _ := s.members(false, nil, nil)
 	defer closeProcs(ps)
 	out := make([]int, 0, len(ps)+1)
-	if s.Pid > 0 && Alive(s.Pid, s.StartTime) {
-		out = append(out, s.Pid)
+	if s.Main.Pid > 0 && Alive(s.Main.Pid, s.Main.Start) {
+		out = append(out, s.Main.Pid)
 	}
 	for _, p := range ps {
 		out = append(out, p.Pid)
@@ -272,12 +291,12 @@ func (s *State) Pids() []int {
 // KillAll ends the container's main process and every other process in
 // it with SIGKILL, and waits (up to timeout) until all have exited: what
 // delete does, as runc does by destroying the cgroup.
-func (s *State) KillAll(timeout time.Duration) error {
+func KillAll(s Container, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	ps, err := s.members(true, func() bool {
-		return s.Signal(unix.SIGKILL) == nil // an error: gone already
+		return Signal(s.Main, unix.SIGKILL) == nil // an error: gone already
 	}, func(ps []Proc) error {
-		if err := s.KillWait(time.Until(deadline)); err != nil {
+		if err := KillWait(s.Main, time.Until(deadline)); err != nil {
 			return err
 		}
 		for _, p := range ps {
@@ -291,33 +310,23 @@ func (s *State) KillAll(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := s.KillWait(time.Until(deadline)); err != nil {
+	if err := KillWait(s.Main, time.Until(deadline)); err != nil {
 		return err
 	}
-	return s.endWatcher(deadline)
+	return endWatcher(s.Watcher, deadline)
 }
 
-// EndWatcherIn ends the exec watcher recorded in the state of the
-// container in dir, if any: for run, whose container exited and which
-// removes its state without delete (an exec meanwhile started one, which
-// must not outlive run either).
-func EndWatcherIn(dir string, timeout time.Duration) error {
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil || !bytes.Contains(data, []byte(`"urunWatcher"`)) {
-		return nil // no exec started one: nothing to decode (run's common case)
-	}
-	var st State
-	if json.Unmarshal(data, &st) != nil {
-		return nil
-	}
-	return st.endWatcher(time.Now().Add(timeout))
+// EndWatcher ends the exec watcher w, if any, waiting up to timeout: for
+// run, whose container exited and which removes its state without delete
+// (an exec meanwhile started one, which must not outlive run either).
+func EndWatcher(w *ProcRef, timeout time.Duration) error {
+	return endWatcher(w, time.Now().Add(timeout))
 }
 
 // endWatcher ends the exec watcher (enter/watch.go): once the container's
 // processes are gone it has nothing left to do, and nothing of the
 // container may outlive delete.
-func (s *State) endWatcher(deadline time.Time) error {
-	w := s.Watcher
+func endWatcher(w *ProcRef, deadline time.Time) error {
 	if w == nil {
 		return nil
 	}

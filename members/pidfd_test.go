@@ -1,4 +1,4 @@
-package scaffold
+package members
 
 import (
 	"os/exec"
@@ -22,8 +22,7 @@ func TestPidfdErrorIsNotGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &State{StartTime: start}
-	s.Pid = cmd.Process.Pid
+	s := ProcRef{Pid: cmd.Process.Pid, Start: start}
 
 	var saved syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
@@ -34,8 +33,8 @@ func TestPidfdErrorIsNotGone(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &noFDs); err != nil {
 		t.Fatal(err)
 	}
-	sigErr := s.Signal(syscall.Signal(0))
-	killErr := s.KillWait(time.Second)
+	sigErr := Signal(s, syscall.Signal(0))
+	killErr := KillWait(s, time.Second)
 	_, _, openErr := openProc(s.Pid, 0, start)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
 		t.Fatal(err)
@@ -51,10 +50,10 @@ func TestPidfdErrorIsNotGone(t *testing.T) {
 	// ESRCH is gone.
 	cmd.Process.Kill()
 	cmd.Wait()
-	if err := s.KillWait(time.Second); err != nil {
+	if err := KillWait(s, time.Second); err != nil {
 		t.Errorf("KillWait of an exited process: %v", err)
 	}
-	if err := s.Signal(syscall.Signal(0)); err == nil || !strings.Contains(err.Error(), "is gone") {
+	if err := Signal(s, syscall.Signal(0)); err == nil || !strings.Contains(err.Error(), "is gone") {
 		t.Errorf("Signal to an exited process: %v", err)
 	}
 }
