@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -330,9 +329,6 @@ func debugPlan(pl *plan.Plan) {
 	}
 }
 
-// interrupting are the signals that end a create before it is done.
-var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
-
 // createGuard makes an interrupted create leave nothing behind: on SIGINT,
 // SIGTERM or SIGHUP before the commit it kills the placeholder, removes
 // the container's directory and exits 128+N. After the commit the create
@@ -469,8 +465,6 @@ func listenStart(c *store.Container) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), "start.sock"), nil
 }
-
-var errStopped = errors.New("container is stopped")
 
 // hangCreating implements URUN_HANG=create and URUN_HANG=create-setup.
 // The first hangs after validating the config and reserving the container,

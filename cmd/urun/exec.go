@@ -299,14 +299,3 @@ func containerSpec(st *store.State, dir string) (*specs.Spec, error) {
 	}
 	return b.Spec, nil
 }
-
-// execHint is the command line that enters a container hung in create
-// (URUN_HANG=create-setup), for hangCreating's message; root is the state
-// directory.
-func execHint(root, id string) string {
-	self, err := os.Executable()
-	if err != nil {
-		self = "urun"
-	}
-	return self + " --root " + root + " exec " + id + " /bin/sh"
-}

@@ -14,8 +14,6 @@ type specCmd struct {
 	Bundle string `short:"b" help:"Bundle directory to write config.json into." default:"." type:"path"`
 }
 
-func specVersion() string { return specs.Version }
-
 func (c *specCmd) Run(g *Globals) error {
 	path := filepath.Join(c.Bundle, "config.json")
 	if _, err := os.Stat(path); err == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -121,3 +122,8 @@ func dialConsole(path string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
+
+// drainWait bounds how long run relays the container's last output after
+// its command exited: the pty reports the end once no process holds it,
+// which a process outside the container's descent (left alone) could delay.
+const drainWait = 2 * time.Second
