@@ -16,6 +16,7 @@ import (
 	"urun/plan"
 	"urun/proc"
 	"urun/ulog"
+	"urun/userns"
 )
 
 // primed is closed once encoding/json has built its tables for initConfig
@@ -110,7 +111,7 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 	var notes []string
 	tree := mount.NewTree(spec, mount.Env{
 		Rootfs: ic.Rootfs, BundleDir: ic.BundleDir,
-		GidMapped: func(g uint32) bool { return gidMapped(ic.GIDs, g) },
+		GidMapped: func(g uint32) bool { return userns.Mapped(ic.GIDs, g) },
 		Debug:     func(m string) { notes = append(notes, m) },
 	})
 	conn, path := sync, ""
@@ -248,15 +249,6 @@ func park(sync *os.File, listenFD int) *os.File {
 		}
 		conn.Close()
 	}
-}
-
-func gidMapped(maps []specs.LinuxIDMapping, g uint32) bool {
-	for _, r := range maps {
-		if g >= r.ContainerID && uint64(g) < uint64(r.ContainerID)+uint64(r.Size) {
-			return true
-		}
-	}
-	return false
 }
 
 func fail(sync *os.File, err error) {

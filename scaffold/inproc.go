@@ -202,7 +202,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int,
 	}
 	tree := mount.NewTree(spec, mount.Env{
 		Rootfs: b.Rootfs, BundleDir: b.Dir,
-		GidMapped: func(g uint32) bool { return gidMapped(m.GID, g) },
+		GidMapped: m.GIDMapped,
 		Debug:     func(msg string) { *notes = append(*notes, msg) },
 	})
 	defer tree.Close()

@@ -322,12 +322,13 @@ func hostRange(maps []specs.LinuxIDMapping, id uint32) (specs.LinuxIDMapping, bo
 }
 
 // UIDMapped reports whether uid exists inside the container.
-func (m *Mapping) UIDMapped(id uint32) bool { return mapped(m.UID, id) }
+func (m *Mapping) UIDMapped(id uint32) bool { return Mapped(m.UID, id) }
 
 // GIDMapped reports whether gid exists inside the container.
-func (m *Mapping) GIDMapped(id uint32) bool { return mapped(m.GID, id) }
+func (m *Mapping) GIDMapped(id uint32) bool { return Mapped(m.GID, id) }
 
-func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
+// Mapped reports whether maps hold container ID id.
+func Mapped(maps []specs.LinuxIDMapping, id uint32) bool {
 	_, ok := containerRange(maps, id)
 	return ok
 }
