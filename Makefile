@@ -36,7 +36,7 @@ unit:
 # The integration tests build their own urun and run it as the test accounts.
 # The second pass runs the nested account's tests again with the
 # two-process executor, which it would otherwise take only for configs the
-# in-process one does not handle (scaffold/inproc.go).
+# in-process one does not handle (spawn/inproc.go).
 integration:
 	$(GO) test -count=1 -timeout 20m ./tests/
 	URUN_EXECUTOR=two-process URUN_TEST_ACCOUNTS=nested $(GO) test -count=1 -timeout 20m ./tests/

@@ -56,7 +56,7 @@ func ChildMain() {
 	os.Exit(127)
 }
 
-// apply sets the process up, in create's order (see scaffold/init.go:
+// apply sets the process up, in create's order (see initproc/init.go:
 // the rlimits are checked here and set by proc.Exec; the fds close before
 // the cwd, which must be inside the container's root), and returns the
 // resolved executable.

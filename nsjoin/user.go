@@ -17,7 +17,7 @@ import (
 // placeholder of a container that joins one is made in two steps:
 //
 //  1. urun re-executes itself as a helper in its own namespaces, with the
-//     namespace files at known descriptors (scaffold does this);
+//     namespace files at known descriptors (spawn does this);
 //  2. the helper forks a raw child: a plain fork (no shared memory) has one
 //     thread, and it runs only nosplit code and raw system calls, with
 //     every signal blocked, so the Go runtime copied into it never runs.

@@ -1,7 +1,7 @@
 // Package plan is a container's set-up as a list of named steps. create
 // builds it once, from the config it has checked; --debug prints it, one
 // line per step; the container process executes it in order, one loop
-// (scaffold.InitMain), and a failure names its step.
+// (initproc.InitMain), and a failure names its step.
 package plan
 
 import (
@@ -81,7 +81,7 @@ type Options struct {
 	SetupCaps bool // set-up holds ambient capabilities to drop at the end
 	FirstFD   int  // fds from here on are closed
 	// InProcess: urun itself executes the plan on a locked thread and
-	// forks the container process from it (scaffold/inproc.go).
+	// forks the container process from it (spawn/inproc.go).
 	InProcess bool
 }
 

@@ -144,7 +144,7 @@ func restoreNofile() {
 }
 
 // RestoreNofile is restoreNofile for a process forked without syscall's
-// help (scaffold's in-process executor): its child gets the limit too.
+// help (spawn's in-process executor): its child gets the limit too.
 func RestoreNofile() { restoreNofile() }
 
 // SetUser switches to process.user, keeping capabilities across the uid

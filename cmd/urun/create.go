@@ -18,7 +18,7 @@ import (
 	"urun/members"
 	"urun/nsjoin"
 	"urun/plan"
-	"urun/scaffold"
+	"urun/spawn"
 	"urun/store"
 	"urun/ulog"
 	"urun/userns"
@@ -51,12 +51,12 @@ type createOpts struct {
 	// in create; the caller releases, then calls created.guard.forwardTo.
 	detach        bool
 	loaded        *config.Bundle // a config built in memory (launch), instead of bundle/config.json
-	dieWithCaller bool           // launch: the container process dies with urun (SpawnOpts.DieWithCaller)
+	dieWithCaller bool           // launch: the container process dies with urun (spawn.Opts.DieWithCaller)
 }
 
 // created is a set-up container whose process waits to be released.
 type created struct {
-	ph    *scaffold.Placeholder
+	ph    *spawn.Placeholder
 	store *store.Store
 	state *store.State
 	// master is the container's pty master when run relays the terminal
@@ -145,9 +145,9 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		defer listen.Close()
 	}
 	ulog.Trace("container reserved")
-	spawn := scaffold.SpawnOpts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs,
+	sp := spawn.Opts{ID: o.id, Listen: listen, PreserveFDs: o.preserveFDs, ActivationFDs: activationFDs(), CallerFDs: callerFDs,
 		DieWithCaller: o.dieWithCaller}
-	if callerFDsErr != nil && spawn.PreserveFDs+spawn.ActivationFDs > 0 {
+	if callerFDsErr != nil && sp.PreserveFDs+sp.ActivationFDs > 0 {
 		return nil, fmt.Errorf("--preserve-fds/LISTEN_FDS: %w", callerFDsErr)
 	}
 
@@ -155,8 +155,8 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 	// mapping: it starts up (~2.5 ms of Go runtime and init) on the other
 	// CPU while this process decodes and checks config.json. On any error
 	// below, the deferred kill and remove leave nothing behind.
-	var ph *scaffold.Placeholder
-	var started []*scaffold.Placeholder // each killed if create fails
+	var ph *spawn.Placeholder
+	var started []*spawn.Placeholder // each killed if create fails
 	defer func() {
 		if err != nil {
 			for _, p := range started {
@@ -165,17 +165,17 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		}
 	}()
 	start := func() (err error) {
-		if ph, err = scaffold.Start(spawn); err == nil {
+		if ph, err = spawn.Start(sp); err == nil {
 			guard.track(ph)
 			started = append(started, ph)
 		}
 		return err
 	}
 	// uid 0 in a user namespace (buildah's and podman's case) may need no
-	// placeholder at all: see scaffold/inproc.go.
-	inProcess := scaffold.MayRunInProcess()
+	// placeholder at all: see spawn/inproc.go.
+	inProcess := spawn.MayRunInProcess()
 	if !b.MayMapIDs() && o.hang != "create" && !inProcess {
-		if spawn.Mapping, err = userns.Available(); err != nil {
+		if sp.Mapping, err = userns.Available(); err != nil {
 			return nil, err
 		}
 		if err = start(); err != nil {
@@ -194,19 +194,19 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		ulog.L.Debug().Str("field", n.Path).Msgf("ignored: %s", n.Reason)
 	}
 	ulog.Trace("config checked")
-	if spawn.Join, err = openJoins(b.Spec); err != nil {
+	if sp.Join, err = openJoins(b.Spec); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
-	defer spawn.Join.Close()
-	if ph != nil && (userns.ConfigMaps(b.Spec) || spawn.Join != nil || nsjoin.StaysInUser(b.Spec)) {
+	defer sp.Join.Close()
+	if ph != nil && (userns.ConfigMaps(b.Spec) || sp.Join != nil || nsjoin.StaysInUser(b.Spec)) {
 		// MayMapIDs missed a spelling, or namespaces are joined: start
 		// again with the config's maps and namespaces.
 		ph.Kill()
 		ph = nil
 	}
-	m := spawn.Mapping
+	m := sp.Mapping
 	if ph == nil {
-		if m, err = chooseMapping(b.Spec, spawn.Join); err != nil {
+		if m, err = chooseMapping(b.Spec, sp.Join); err != nil {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
@@ -229,18 +229,18 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			return nil, err
 		}
 	}
-	spawn.Mapping = m
+	sp.Mapping = m
 	if inProcess {
-		if why := scaffold.InProcessRefusal(b.Spec, spawn, b.Spec.Process.Terminal); why != "" {
+		if why := spawn.InProcessRefusal(b.Spec, sp, b.Spec.Process.Terminal); why != "" {
 			ulog.L.Debug().Msgf("executor: two processes (the in-process one does not do %s yet)", why)
 			inProcess = false
 		}
 	}
 	if inProcess {
 		ulog.L.Debug().Msg("executor: in-process (uid 0 with CAP_SYS_ADMIN in a user namespace)")
-		pl := scaffold.BuildPlan(b, spawn, false, true)
+		pl := spawn.BuildPlan(b, sp, false, true)
 		debugPlan(pl)
-		if ph, err = scaffold.RunInProcess(pl, b, m, listen); err != nil {
+		if ph, err = spawn.RunInProcess(pl, b, m, listen); err != nil {
 			return nil, err
 		}
 		guard.track(ph)
@@ -269,7 +269,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			Pid: ph.Pid, Bundle: b.Dir, Annotations: b.Spec.Annotations},
 		StartTime: ph.StartTime, Started: !o.park, Created: time.Now().UTC(),
 		Rootfs: b.Rootfs, Owner: os.Geteuid(), MntNS: mntNS(ph.Pid),
-		Hooks: scaffold.LaterHooks(b.Spec.Hooks),
+		Hooks: spawn.LaterHooks(b.Spec.Hooks),
 	}
 	ulog.Trace("state built")
 	guard.lock() // an interrupt's cleanup must not race these writes
@@ -405,7 +405,7 @@ func (g *createGuard) forwardTo(p *os.Process) {
 }
 
 // The methods accept a nil guard (run, URUN_HANG=create).
-func (g *createGuard) track(ph *scaffold.Placeholder) {
+func (g *createGuard) track(ph *spawn.Placeholder) {
 	if g != nil {
 		g.mu.Lock()
 		g.procs = append(g.procs, ph.Cmd.Process)

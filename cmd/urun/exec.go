@@ -15,8 +15,8 @@ import (
 	"urun/config"
 	"urun/console"
 	"urun/enter"
+	"urun/initproc"
 	"urun/members"
-	"urun/scaffold"
 	"urun/store"
 	"urun/ulog"
 	"urun/userns"
@@ -180,7 +180,7 @@ func execTarget(st *store.State) (target, bool, error) {
 		parent, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
 		for _, kid := range members.Children(st.Pid) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(kid) + "/cmdline")
-			if start, _, err := members.ProcStart(kid); err == nil && (strings.HasPrefix(string(cmdline), scaffold.InitArg0+"\x00") || string(cmdline) == string(parent)) {
+			if start, _, err := members.ProcStart(kid); err == nil && (strings.HasPrefix(string(cmdline), initproc.Arg0+"\x00") || string(cmdline) == string(parent)) {
 				if !members.Alive(st.Pid, st.StartTime) { // the kid is still that create's
 					break
 				}

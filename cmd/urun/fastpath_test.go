@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"urun/enter"
-	"urun/scaffold"
+	"urun/initproc"
 )
 
 // kongParse is the reference: what kong makes of args.
@@ -199,7 +199,7 @@ func TestLockFree(t *testing.T) {
 		{[]string{"urun", "launch", "img", "--", "true"}, false},
 		{[]string{"urun"}, false},
 		{[]string{"urun", "--help"}, false},
-		{[]string{scaffold.InitArg0, "state"}, false},
+		{[]string{initproc.Arg0, "state"}, false},
 		{[]string{enter.Arg0, "state"}, false},
 		{[]string{janitorArg0, "state", "k"}, false},
 	} {

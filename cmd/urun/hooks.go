@@ -5,7 +5,7 @@ import (
 
 	"urun/config"
 	"urun/hooks"
-	"urun/scaffold"
+	"urun/spawn"
 	"urun/store"
 	"urun/ulog"
 )
@@ -14,7 +14,7 @@ import (
 // run), poststop once the container is gone (delete, run, and a create or
 // start that failed after its hooks may have run). Both run in urun, the
 // runtime's namespaces; a failing one is a warning and the lifecycle goes
-// on. create's and start's other hooks run in scaffold (hooks.go there).
+// on. create's and start's other hooks run in spawn and initproc (hooks.go there).
 
 func poststart(op string, st *store.State) {
 	if st.Hooks != nil {
@@ -40,7 +40,7 @@ func poststopFailedCreate(o createOpts, b *config.Bundle) {
 	}
 	if b.Spec != nil {
 		poststop(op, &store.State{State: specs.State{Version: specs.Version, ID: o.id, Bundle: b.Dir,
-			Annotations: b.Spec.Annotations}, Hooks: scaffold.LaterHooks(b.Spec.Hooks)})
+			Annotations: b.Spec.Annotations}, Hooks: spawn.LaterHooks(b.Spec.Hooks)})
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"urun/config"
 	"urun/enter"
-	"urun/scaffold"
+	"urun/initproc"
 	"urun/store"
 	"urun/ulog"
 )
@@ -46,7 +46,7 @@ func lockFree(argv []string) bool {
 		return false
 	}
 	switch argv[0] {
-	case scaffold.InitArg0, enter.Arg0, janitorArg0:
+	case initproc.Arg0, enter.Arg0, janitorArg0:
 		return false
 	}
 	return leanVerb(verbIn(argv[1:]))
@@ -66,8 +66,8 @@ type signalled struct {
 
 func main() {
 	ulog.Trace("main")
-	if len(os.Args) > 0 && os.Args[0] == scaffold.InitArg0 {
-		scaffold.InitMain()
+	if len(os.Args) > 0 && os.Args[0] == initproc.Arg0 {
+		initproc.InitMain()
 	}
 	if len(os.Args) > 0 && os.Args[0] == enter.Arg0 {
 		enter.ChildMain()

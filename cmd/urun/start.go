@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"urun/scaffold"
+	"urun/spawn"
 	"urun/store"
 	"urun/ulog"
 )
@@ -47,9 +47,9 @@ func start(g *Globals, id string) error {
 		return err
 	}
 	defer conn.Close()
-	err = scaffold.Go(conn)
+	err = spawn.Go(conn)
 	os.Remove(ct.Path("start.sock"))
-	var hookErr *scaffold.HookError
+	var hookErr *spawn.HookError
 	if errors.As(err, &hookErr) {
 		// A startContainer hook failed and the container process exited:
 		// destroy the rest, as the spec's lifecycle goes on to delete's.

@@ -1,5 +1,5 @@
 // Package rawfork holds what urun's two hand-made forks share (enter's,
-// into a running container, and scaffold's in-process executor's): the
+// into a running container, and spawn's in-process executor's): the
 // Go runtime's fork hooks and the child's failure report.
 package rawfork
 

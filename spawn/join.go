@@ -1,36 +1,22 @@
-package scaffold
+package spawn
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"urun/config"
+	"urun/initproc"
 	"urun/nsjoin"
 	"urun/proc"
 	"urun/userns"
 )
 
-// joinUserArg is the placeholder's mode when the container joins a user
-// namespace by path: the re-executed urun is only a helper that forks the
-// real placeholder into the namespaces (nsjoin/user.go) and exits.
-const joinUserArg = "join-user"
-
-// joinedReply is the helper's report to create.
-type joinedReply struct {
-	Pid   int    `json:"pid"`
-	Error string `json:"error,omitempty"`
-	Setns int    `json:"setns,omitempty"` // 1 + the index of the namespace a failed setns was for
-}
-
 // joinSetup adapts the placeholder's command to the namespaces it joins
 // and to a mapping whose root is not urun (see userns.Mapping.SetupCaps).
-func joinSetup(cmd *exec.Cmd, o SpawnOpts) error {
+func joinSetup(cmd *exec.Cmd, o Opts) error {
 	switch {
 	case o.Join != nil && o.Join.User != nil:
 		joinUserCmd(cmd, o.Join)
@@ -57,7 +43,7 @@ func joinUserCmd(cmd *exec.Cmd, plan *nsjoin.Plan) {
 		cmd.Args = append(cmd.Args, strconv.Itoa(3+len(cmd.ExtraFiles)))
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 	}
-	cmd.Args[2] = joinUserArg
+	cmd.Args[2] = initproc.JoinUserArg
 	cmd.SysProcAttr.Cloneflags = 0
 	cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = nil, nil
 }
@@ -70,37 +56,12 @@ func nsFiles(js []nsjoin.Join) []*os.File {
 	return out
 }
 
-// joinUserMain is the helper (argv: urun-init SYNCFD join-user LISTENFD NSFD...).
-func joinUserMain(sync *os.File) {
-	var fds []int
-	for _, a := range os.Args[4:] {
-		fd, err := strconv.Atoi(a)
-		if err != nil {
-			os.Exit(2)
-		}
-		fds = append(fds, fd)
-	}
-	pid, err := nsjoin.ForkInUser(fds, "/proc/self/exe", []string{InitArg0, os.Args[1], "run", os.Args[3]})
-	r := joinedReply{Pid: pid}
-	if err != nil {
-		r.Error = err.Error()
-		var se *nsjoin.SetnsError
-		if errors.As(err, &se) {
-			r.Setns = 1 + se.Index
-		}
-	}
-	if writeMsg(sync, r) != nil {
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
 // adoptJoined waits for the helper's report and makes the forked
 // placeholder p's process: it is create's child (CLONE_PARENT), and its
 // ID mapping is the joined namespace's, read from /proc/PID.
 func (p *Placeholder) adoptJoined(plan *nsjoin.Plan) error {
-	var r joinedReply
-	err := readMsg(p.sync, &r)
+	var r initproc.JoinedReply
+	err := initproc.ReadMsg(p.sync, &r)
 	p.Cmd.Process.Wait() // the helper exits once it has reported
 	p.Cmd.Process = nil
 	if r.Pid > 0 {
@@ -129,7 +90,7 @@ func (p *Placeholder) adoptJoined(plan *nsjoin.Plan) error {
 
 // checkJoinedMaps: mappings a config gives with a user namespace path
 // must be that namespace's (read when the placeholder joined it).
-func checkJoinedMaps(o SpawnOpts, b *config.Bundle) error {
+func checkJoinedMaps(o Opts, b *config.Bundle) error {
 	if o.Join == nil || o.Join.User == nil || b.Spec == nil || b.Spec.Linux == nil {
 		return nil
 	}
@@ -137,10 +98,4 @@ func checkJoinedMaps(o SpawnOpts, b *config.Bundle) error {
 		return fmt.Errorf("%s: %s: %w", o.Join.User.Field, o.Join.User.Path, err)
 	}
 	return nil
-}
-
-// endSetupCaps drops the capabilities a placeholder whose uid is not root
-// in its namespace held for set-up.
-func endSetupCaps(c *specs.LinuxCapabilities) error {
-	return proc.EndSetupCaps(c, false)
 }

@@ -1,4 +1,10 @@
-package scaffold
+// Package initproc is the container's side of create: InitMain runs in the
+// re-executed placeholder (argv[0] Arg0) inside the new namespaces,
+// executes the plan create sends it (mounts, pivot_root, identity,
+// capabilities), runs the container-side hooks, parks until start and
+// execs the container's process. protocol.go holds what create and the
+// placeholder exchange.
+package initproc
 
 import (
 	"encoding/json"
@@ -28,10 +34,10 @@ import (
 var primed chan struct{}
 
 func init() {
-	if len(os.Args) > 0 && os.Args[0] == InitArg0 {
+	if len(os.Args) > 0 && os.Args[0] == Arg0 {
 		primed = make(chan struct{})
 		go func() {
-			_ = json.Unmarshal([]byte("{}"), new(initConfig))
+			_ = json.Unmarshal([]byte("{}"), new(Config))
 			close(primed)
 		}()
 	}
@@ -43,7 +49,7 @@ func InitMain() {
 	// urun does not profile; a profiling sample is the runtime's one large
 	// allocation that could come late (see proc.Exec).
 	runtime.MemProfileRate = 0
-	if len(os.Args) != 4 && !(len(os.Args) > 4 && os.Args[2] == joinUserArg) {
+	if len(os.Args) != 4 && !(len(os.Args) > 4 && os.Args[2] == JoinUserArg) {
 		fmt.Fprintln(os.Stderr, "urun-init: internal entry point, not for direct use")
 		os.Exit(2)
 	}
@@ -52,7 +58,7 @@ func InitMain() {
 	if err1 != nil || err2 != nil {
 		os.Exit(2)
 	}
-	if os.Args[2] == joinUserArg {
+	if os.Args[2] == JoinUserArg {
 		// A helper that forks the placeholder into the namespaces whose
 		// files follow (join.go); the placeholder closes strays itself.
 		joinUserMain(os.NewFile(uintptr(syncFD), "sync"))
@@ -64,7 +70,7 @@ func InitMain() {
 		os.Exit(1)
 	}
 	sync := os.NewFile(uintptr(syncFD), "sync")
-	var ic initConfig
+	var ic Config
 	if err := readMsgWhen(sync, &ic, primed); err != nil {
 		os.Exit(1) // the parent is gone; nobody to tell
 	}
@@ -105,7 +111,7 @@ func waitMapped(sync *os.File) {
 // execute runs the plan, step after step, and never returns: the last step
 // is the exec. A failure before "ready" goes to create as the reply (it
 // kills us); after it, to start (or run) over the start connection.
-func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
+func execute(pl *plan.Plan, ic *Config, sync *os.File) {
 	spec := pl.Spec
 	p := spec.Process
 	var notes []string
@@ -116,7 +122,7 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 	})
 	conn, path := sync, ""
 	for _, s := range pl.Steps {
-		done, err := common(tree, p, s)
+		done, err := CommonStep(tree, p, s)
 		switch {
 		case done:
 		case s.Op == plan.CreateHooks:
@@ -138,7 +144,7 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 		case s.Op == plan.LookPath:
 			path, err = proc.LookPath(p)
 		case s.Op == plan.Ready:
-			if writeMsg(sync, reply{Notes: notes}) != nil {
+			if WriteMsg(sync, Reply{Notes: notes}) != nil {
 				os.Exit(1)
 			}
 			if !ic.Park {
@@ -150,7 +156,7 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 			conn = park(sync, ic.ListenFD)
 		case s.Op == plan.StartHooks:
 			if err := startHooks(spec.Hooks, ic); err != nil {
-				conn.Write([]byte(hookFailed + err.Error()))
+				conn.Write([]byte(HookFailed + err.Error()))
 				os.Exit(1)
 			}
 		case s.Op == plan.Exec:
@@ -173,7 +179,7 @@ func execute(pl *plan.Plan, ic *initConfig, sync *os.File) {
 }
 
 // common runs the steps both executors run alike (done: s was one).
-func common(tree *mount.Tree, p *specs.Process, s plan.Step) (done bool, err error) {
+func CommonStep(tree *mount.Tree, p *specs.Process, s plan.Step) (done bool, err error) {
 	switch s.Op {
 	case plan.OOMScoreAdj:
 		err = proc.OOMScoreAdj(p)
@@ -252,7 +258,7 @@ func park(sync *os.File, listenFD int) *os.File {
 }
 
 func fail(sync *os.File, err error) {
-	writeMsg(sync, reply{Error: err.Error()})
+	WriteMsg(sync, Reply{Error: err.Error()})
 	os.Exit(1)
 }
 

@@ -1,11 +1,8 @@
-package scaffold
+package spawn
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,6 +13,7 @@ import (
 
 	"urun/config"
 	"urun/console"
+	"urun/initproc"
 	"urun/members"
 	"urun/nsjoin"
 	"urun/plan"
@@ -23,42 +21,8 @@ import (
 	"urun/userns"
 )
 
-// InitArg0 is argv[0] of the re-executed placeholder; main dispatches on it
-// before any CLI parsing so the child starts cheap.
-const InitArg0 = "urun-init"
-
-// initConfig is what the parent sends the placeholder over the sync socket.
-type initConfig struct {
-	Plan      *plan.Plan             `json:"plan"` // built and checked by create
-	Rootfs    string                 `json:"rootfs"`
-	BundleDir string                 `json:"bundleDir"`
-	GIDs      []specs.LinuxIDMapping `json:"gids"`
-	Setgroups bool                   `json:"setgroups"`
-	Park      bool                   `json:"park"`     // wait for `start` on ListenFD
-	ListenFD  int                    `json:"listenFD"` // -1 in run mode
-	FirstFD   int                    `json:"firstFD"`  // fds from here on are not the container's
-	// ActivationFDs > 0: set LISTEN_FDS and LISTEN_PID for the container.
-	ActivationFDs int `json:"activationFDs,omitempty"`
-	// HookState is the state createContainer and startContainer hooks get
-	// (the placeholder adds its pid); only when the config has hooks.
-	HookState *specs.State `json:"hookState,omitempty"`
-	// Terminal: a console socket follows the message (SCM_RIGHTS); the
-	// placeholder sends the container's pty master over it.
-	Terminal bool     `json:"terminal,omitempty"`
-	console  *os.File // the received console socket
-}
-
-// reply is the placeholder's answer once set up (or failed).
-type reply struct {
-	Error string   `json:"error,omitempty"`
-	Notes []string `json:"notes,omitempty"` // debug lines for the parent's log
-	// RuntimeHooks: not the last reply; the placeholder is mounted and waits
-	// for the parent to run the prestart and createRuntime hooks (hooks.go).
-	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
-}
-
-// SpawnOpts describes one placeholder.
-type SpawnOpts struct {
+// Opts describes one placeholder.
+type Opts struct {
 	ID          string // the container's, for the hooks' state
 	Mapping     *userns.Mapping
 	Listen      *os.File // create: the start socket; nil for run
@@ -86,7 +50,7 @@ type Placeholder struct {
 	// container's pty master to (process.terminal); Send passes it on.
 	Console   *os.File
 	sync      *os.File
-	opts      SpawnOpts
+	opts      Opts
 	hooks     *specs.Hooks // the config's, once sent
 	hookState *specs.State
 	// inProcess: the container process was forked by RunInProcess, set
@@ -107,7 +71,7 @@ type Placeholder struct {
 // caller decodes and checks config.json; Send hands it the plan and Wait
 // waits until it reports the container set up. On error no process is
 // left behind.
-func Start(o SpawnOpts) (*Placeholder, error) {
+func Start(o Opts) (*Placeholder, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -149,7 +113,7 @@ func Start(o SpawnOpts) (*Placeholder, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
-		Args:       []string{InitArg0, strconv.Itoa(syncFD), mode, strconv.Itoa(listenFD)},
+		Args:       []string{initproc.Arg0, strconv.Itoa(syncFD), mode, strconv.Itoa(listenFD)},
 		Env:        []string{},
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
@@ -273,7 +237,7 @@ func (p *Placeholder) sendMapped() {
 	go func() {
 		err := <-mapped
 		if err == nil {
-			if _, err = sync.Write([]byte{MapByte}); err != nil {
+			if _, err = sync.Write([]byte{initproc.MapByte}); err != nil {
 				err = fmt.Errorf("placeholder: %w", err)
 			}
 		}
@@ -297,7 +261,7 @@ func (p *Placeholder) Plan(b *config.Bundle) *plan.Plan {
 
 // BuildPlan is the plan of the checked config in b for the container o
 // describes, for the two-process executor or (inProcess) RunInProcess.
-func BuildPlan(b *config.Bundle, o SpawnOpts, terminal, inProcess bool) *plan.Plan {
+func BuildPlan(b *config.Bundle, o Opts, terminal, inProcess bool) *plan.Plan {
 	return plan.Build(b.Spec, plan.Options{
 		Rootfs: b.Rootfs, Park: o.Listen != nil, Terminal: terminal, InProcess: inProcess,
 		// Its uid is not root in the namespace: the placeholder holds
@@ -316,7 +280,7 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 		return err
 	}
 	passed := o.ActivationFDs + o.PreserveFDs
-	ic := initConfig{
+	ic := initproc.Config{
 		Plan: pl, Rootfs: b.Rootfs, BundleDir: b.Dir,
 		GIDs: o.Mapping.GID, Setgroups: o.Mapping.Setgroups,
 		Park: o.Listen != nil, ListenFD: -1, FirstFD: 3 + passed, ActivationFDs: o.ActivationFDs,
@@ -330,7 +294,7 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 		p.hookState = &specs.State{Version: specs.Version, ID: o.ID, Bundle: b.Dir, Annotations: b.Spec.Annotations}
 		ic.HookState = p.hookState
 	}
-	if err := writeMsg(p.sync, ic); err != nil {
+	if err := initproc.WriteMsg(p.sync, ic); err != nil {
 		p.Kill()
 		return fmt.Errorf("placeholder: send config: %w", err)
 	}
@@ -354,9 +318,9 @@ func (p *Placeholder) Wait() error {
 		p.Kill()
 		return err
 	}
-	var r reply
+	var r initproc.Reply
 	for {
-		if err := readMsg(p.sync, &r); err != nil {
+		if err := initproc.ReadMsg(p.sync, &r); err != nil {
 			err = fmt.Errorf("placeholder exited during setup (%w)%s", err, p.exitDetail())
 			p.Kill()
 			return err
@@ -410,7 +374,7 @@ func (p *Placeholder) Release() error {
 // Detach commits the placeholder (create mode: it now waits on the start
 // socket; until this byte it exits when create goes away) and lets it go.
 func (p *Placeholder) Detach() error {
-	_, err := p.sync.Write([]byte{CommitByte})
+	_, err := p.sync.Write([]byte{initproc.CommitByte})
 	p.sync.Close()
 	if err != nil {
 		p.Kill()
@@ -448,39 +412,4 @@ func nsHint(err error) string {
 		return " (the host may forbid unprivileged user namespaces: check /proc/sys/user/max_user_namespaces, kernel.unprivileged_userns_clone and AppArmor's restrict_unprivileged_userns)"
 	}
 	return ""
-}
-
-func writeMsg(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 4+len(data))
-	binary.BigEndian.PutUint32(buf, uint32(len(data)))
-	copy(buf[4:], data)
-	_, err = w.Write(buf)
-	return err
-}
-
-func readMsg(r io.Reader, v any) error { return readMsgWhen(r, v, nil) }
-
-// readMsgWhen is readMsg that decodes only once ready is closed (nil: at
-// once).
-func readMsgWhen(r io.Reader, v any, ready <-chan struct{}) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > 64<<20 {
-		return fmt.Errorf("message too large (%d bytes)", n)
-	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return err
-	}
-	if ready != nil {
-		<-ready
-	}
-	return json.Unmarshal(data, v)
 }

@@ -1,4 +1,4 @@
-package scaffold
+package initproc
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,7 +11,7 @@ import (
 // the user and capabilities change, so /dev/console can still be bound.
 // The container process gets the slave as its controlling terminal and
 // stdio; the master goes to the console socket, of which no copy is kept.
-func setupTerminal(p *specs.Process, ic *initConfig) error {
+func setupTerminal(p *specs.Process, ic *Config) error {
 	if ic.console == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package scaffold
+package spawn
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"urun/config"
+	"urun/initproc"
 	"urun/members"
 	"urun/mount"
 	"urun/plan"
@@ -49,7 +50,7 @@ func hasSysAdmin() bool {
 // InProcessRefusal is why a config MayRunInProcess allowed still takes
 // the two-process executor ("" if none): what the in-process one does not
 // do yet.
-func InProcessRefusal(s *specs.Spec, o SpawnOpts, terminal bool) string {
+func InProcessRefusal(s *specs.Spec, o Opts, terminal bool) string {
 	p := s.Process
 	switch {
 	case o.Mapping == nil || o.Mapping.Mode != userns.Inherit:
@@ -173,7 +174,7 @@ func (p *Placeholder) waitParked() error {
 	n, _ := p.errRd.Read(b[:])
 	p.errRd.Close()
 	p.errRd = nil
-	if n != 1 || b[0] != ReadyByte {
+	if n != 1 || b[0] != initproc.ReadyByte {
 		err := fmt.Errorf("container process exited during setup%s", p.exitDetail())
 		p.Kill()
 		return err
@@ -185,7 +186,7 @@ func (p *Placeholder) waitParked() error {
 // execve succeeded (the pipe is close-on-exec), else it says what failed.
 func (p *Placeholder) releaseHeld() error {
 	defer p.errRd.Close()
-	_, err := p.sync.Write([]byte{StartByte})
+	_, err := p.sync.Write([]byte{initproc.StartByte})
 	p.sync.Close()
 	if err != nil {
 		return fmt.Errorf("release container process: %w", err)
@@ -208,7 +209,7 @@ func executeHere(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen int,
 	defer tree.Close()
 	path := ""
 	for _, s := range pl.Steps {
-		done, err := common(tree, p, s)
+		done, err := initproc.CommonStep(tree, p, s)
 		switch {
 		case done:
 		case s.Op == plan.Umask:
@@ -244,7 +245,7 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os
 		return 0, nil, nil, fmt.Errorf("close-on-exec: %w", err)
 	}
 	proc.RestoreNofile()
-	a := &holdArgs{listen: listen, errPipe: -1, mark: [1]byte{heldMark}, ready: [1]byte{ReadyByte},
+	a := &holdArgs{listen: listen, errPipe: -1, mark: [1]byte{initproc.HeldMark}, ready: [1]byte{initproc.ReadyByte},
 		setgroups: m.Setgroups, groups: p.User.AdditionalGids, uid: uintptr(p.User.UID), gid: uintptr(p.User.GID)}
 	for _, r := range p.Rlimits { // checked: the plan's CheckRlimits step
 		a.rlimits = append(a.rlimits, rlimit{res: uintptr(proc.Rlimits[r.Type]), lim: unix.Rlimit{Cur: r.Soft, Max: r.Hard}})

@@ -1,4 +1,4 @@
-package scaffold
+package spawn
 
 import (
 	"syscall"
@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/initproc"
 	"urun/internal/rawfork"
 )
 
@@ -18,7 +19,7 @@ type holdArgs struct {
 	// died.
 	hold      int
 	listen    int           // create: the start socket; -1 for run
-	errPipe   int           // run: where the failed step and errno go; create: ReadyByte (then the start connection)
+	errPipe   int           // run: where the failed step and errno go; create: initproc.ReadyByte (then the start connection)
 	closeFrom [4][2]uintptr // fd ranges the child closes: none of them is its own
 	setgroups bool
 	groups    []uint32
@@ -33,8 +34,8 @@ type holdArgs struct {
 	heap   [2]uintptr
 	keep   [4][2]uintptr
 	drop   [8][2]uintptr
-	mark   [1]byte // heldMark, written before the report
-	ready  [1]byte // ReadyByte
+	mark   [1]byte // initproc.HeldMark, written before the report
+	ready  [1]byte // initproc.ReadyByte
 	errBuf rawfork.Report
 	b      [1]byte
 }
@@ -113,7 +114,7 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(a.hold), uintptr(unsafe.Pointer(&a.b[0])), 1)
 	if a.listen >= 0 {
 		// create: nobody is told; the process just ends.
-		if e != 0 || n != 1 || a.b[0] != CommitByte {
+		if e != 0 || n != 1 || a.b[0] != initproc.CommitByte {
 			goto exit // create died before committing
 		}
 		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(a.hold), 0, 0)
@@ -126,7 +127,7 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 				goto exit
 			}
 			n, _, e = syscall.RawSyscall(syscall.SYS_READ, conn, uintptr(unsafe.Pointer(&a.b[0])), 1)
-			if e == 0 && n == 1 && a.b[0] == StartByte {
+			if e == 0 && n == 1 && a.b[0] == initproc.StartByte {
 				break
 			}
 			syscall.RawSyscall(syscall.SYS_CLOSE, conn, 0, 0)

@@ -1,11 +1,10 @@
-package scaffold
+package spawn
 
 import (
-	"os"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"urun/hooks"
+	"urun/initproc"
 )
 
 // The hooks of create and start, at the moments the runtime spec gives
@@ -20,10 +19,6 @@ import (
 //     the container's process, just before its execve.
 //
 // poststart and poststop belong to the verbs that run them (cmd/urun).
-
-// hookFailed starts the placeholder's release report when a
-// startContainer hook failed: Go returns a *HookError for it.
-const hookFailed = "hook\x00"
 
 // HookError is a failed startContainer hook. The container process has
 // exited: nothing of the container runs.
@@ -42,48 +37,8 @@ func (p *Placeholder) runtimeHooks() error {
 	if err := hooks.Run(hooks.CreateRuntime, p.hooks.CreateRuntime, st); err != nil {
 		return err
 	}
-	_, err := p.sync.Write([]byte{'h'})
+	_, err := p.sync.Write([]byte{initproc.HooksDoneByte})
 	return err
-}
-
-// createHooks is the placeholder's step before pivot_root: it has urun run
-// the prestart and createRuntime hooks, then runs the createContainer ones.
-func createHooks(sync *os.File, h *specs.Hooks, ic *initConfig) error {
-	if h == nil || ic.HookState == nil {
-		return nil
-	}
-	if len(h.Prestart)+len(h.CreateRuntime) > 0 {
-		if err := writeMsg(sync, reply{RuntimeHooks: true}); err != nil {
-			os.Exit(1) // create is gone
-		}
-		var b [1]byte
-		if n, _ := sync.Read(b[:]); n != 1 || b[0] != 'h' {
-			os.Exit(1) // a hook failed: create reports it and kills us
-		}
-	}
-	return containerHooks(hooks.CreateContainer, h.CreateContainer, ic)
-}
-
-// startHooks runs the startContainer hooks, in the container.
-func startHooks(h *specs.Hooks, ic *initConfig) error {
-	if h == nil || ic.HookState == nil {
-		return nil
-	}
-	return containerHooks(hooks.StartContainer, h.StartContainer, ic)
-}
-
-// containerHooks runs hooks in the placeholder; the container's own
-// descriptors (3 up to FirstFD), hidden from the hooks, are passed on again.
-func containerHooks(kind string, list []specs.Hook, ic *initConfig) error {
-	if len(list) == 0 {
-		return nil
-	}
-	st := *ic.HookState
-	st.Pid = os.Getpid()
-	if err := hooks.Run(kind, list, st); err != nil {
-		return err
-	}
-	return hooks.Inherit(3, ic.FirstFD)
 }
 
 // LaterHooks are the hooks that run after create (poststart at start,
