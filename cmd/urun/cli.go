@@ -200,3 +200,18 @@ func quoteID(id string) string {
 }
 
 func specVersion() string { return specs.Version }
+
+// containerFlags are the flags create and run share, as runc has them.
+type containerFlags struct {
+	Bundle        string `short:"b" help:"Bundle directory." default:"." type:"path"`
+	PidFile       string `name:"pid-file" help:"Write the container process's PID here." type:"path"`
+	ConsoleSocket string `name:"console-socket" help:"AF_UNIX socket to send the container's pty master to (process.terminal true; runc's protocol); without it run relays its own terminal."`
+	NoNewKeyring  bool   `name:"no-new-keyring" help:"Accepted: urun never creates session keyrings."`
+	PreserveFds   int    `name:"preserve-fds" help:"Pass this many extra fds (from 3 on) to the container; each must be one urun's caller passed it."`
+	NoPivot       bool   `name:"no-pivot" hidden:"" help:"Accepted for runc compatibility; urun always uses pivot_root."`
+}
+
+// opts are createContainer's options these flags give, for container id.
+func (f *containerFlags) opts(id string) createOpts {
+	return createOpts{id: id, bundle: f.Bundle, pidFile: f.PidFile, consoleSocket: f.ConsoleSocket, preserveFDs: f.PreserveFds}
+}

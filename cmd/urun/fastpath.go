@@ -15,7 +15,7 @@ import (
 //	          start, state, kill, delete --force, exec --process F --detach --pid-file P [--tty --console-socket S] ID
 //	containerd's shim: --root R --log L --log-format json [--systemd-cgroup] create ... [--no-new-keyring] ID,
 //	          start ID, delete [--force] ID, kill [--all] ID SIG, state ID
-//	run [-b B] [--pid-file P] ID
+//	run [-b B] [--pid-file P] [--console-socket S] [--no-new-keyring] [--no-pivot] ID
 //
 // It fills the same cli fields kong would, with kong's defaults (--bundle
 // "." made absolute, --log-format text, kill's TERM), and returns the
@@ -49,16 +49,11 @@ func fastParse(args []string, c *cli) (verb string, run func(*Globals) error, ok
 	nargs := 1 // positional arguments: the ID
 	switch verb {
 	case "create":
-		o := &c.Create
-		strs = map[string]*string{"--bundle": &o.Bundle, "-b": &o.Bundle, "--pid-file": &o.PidFile, "--console-socket": &o.ConsoleSocket}
-		paths = map[string]bool{"--bundle": true, "-b": true, "--pid-file": true}
-		bools = map[string]*bool{"--no-new-keyring": &o.NoNewKeyring, "--no-pivot": &o.NoPivot}
-		run = o.Run
+		strs, paths, bools = c.Create.flagTables()
+		run = c.Create.Run
 	case "run":
-		o := &c.Run
-		strs = map[string]*string{"--bundle": &o.Bundle, "-b": &o.Bundle, "--pid-file": &o.PidFile}
-		paths = map[string]bool{"--bundle": true, "-b": true, "--pid-file": true}
-		run = o.Run
+		strs, paths, bools = c.Run.flagTables()
+		run = c.Run.Run
 	case "start":
 		run = c.Start.Run
 	case "state":
@@ -88,14 +83,10 @@ func fastParse(args []string, c *cli) (verb string, run func(*Globals) error, ok
 	switch verb {
 	case "create":
 		c.Create.ID = pos[0]
-		if c.Create.Bundle == "" {
-			c.Create.Bundle, ok = expandPath(".")
-		}
+		ok = c.Create.defaults()
 	case "run":
 		c.Run.ID = pos[0]
-		if c.Run.Bundle == "" {
-			c.Run.Bundle, ok = expandPath(".")
-		}
+		ok = c.Run.defaults()
 	case "start":
 		c.Start.ID = pos[0]
 	case "state":
@@ -114,6 +105,24 @@ func fastParse(args []string, c *cli) (verb string, run func(*Globals) error, ok
 		c.Exec.ID = pos[0]
 	}
 	return verb, run, ok
+}
+
+// flagTables are fastFlags' tables for the flags create and run share,
+// but --preserve-fds (kong's).
+func (f *containerFlags) flagTables() (strs map[string]*string, paths map[string]bool, bools map[string]*bool) {
+	return map[string]*string{"--bundle": &f.Bundle, "-b": &f.Bundle, "--pid-file": &f.PidFile, "--console-socket": &f.ConsoleSocket},
+		map[string]bool{"--bundle": true, "-b": true, "--pid-file": true},
+		map[string]*bool{"--no-new-keyring": &f.NoNewKeyring, "--no-pivot": &f.NoPivot}
+}
+
+// defaults fills in kong's default for a flag fastFlags did not see.
+func (f *containerFlags) defaults() bool {
+	if f.Bundle != "" {
+		return true
+	}
+	var ok bool
+	f.Bundle, ok = expandPath(".")
+	return ok
 }
 
 // fastFlags parses args from i: "--flag value", "--flag=value" and bool

@@ -71,6 +71,7 @@ func TestFastParseEqualsKong(t *testing.T) {
 		"run -b /b c1",
 		"run -b rel/bundle --pid-file rel/pid c1",
 		"run --bundle=/b --pid-file=/p c1",
+		"run -b /b --console-socket /s --no-new-keyring --no-pivot c1",
 		"--debug run --bundle /b c1",
 		"--log-format text state c1",
 		"--root rel state c1",

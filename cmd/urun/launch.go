@@ -57,8 +57,8 @@ func (c *launchCmd) Run(g *Globals) error {
 	if c.Join || c.JoinTag != "" || c.JoinCt != 0 {
 		return wrap("launch", "", c.runJoined(g, lc, raw))
 	}
-	r := &runCmd{ID: id, verb: "launch", loaded: &config.Bundle{Dir: lc.Dir, Raw: raw}}
-	return r.Run(g)
+	r := &runner{ID: id, verb: "launch", loaded: &config.Bundle{Dir: lc.Dir, Raw: raw}}
+	return r.run(g)
 }
 
 // launchArgs reads `--root` after the launch verb as --as-root, the name
