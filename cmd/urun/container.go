@@ -220,10 +220,13 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 			}
 		}
 	}()
-	start := func() (err error) {
-		if ph, err = spawn.Start(sp); err == nil {
-			guard.track(ph)
-			started = append(started, ph)
+	// spawned takes on the container process either executor started: the
+	// one place it becomes ph, the guard's and the failure's to kill.
+	spawned := func(p *spawn.Placeholder, err error) error {
+		if err == nil {
+			ph = p
+			guard.track(p)
+			started = append(started, p)
 		}
 		return err
 	}
@@ -234,7 +237,7 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		if sp.Mapping, err = userns.Available(); err != nil {
 			return nil, err
 		}
-		if err = start(); err != nil {
+		if err = spawned(spawn.Start(sp)); err != nil {
 			return nil, err
 		}
 	}
@@ -296,14 +299,12 @@ func createContainer(g *Globals, o createOpts) (_ *created, err error) {
 		ulog.L.Debug().Msg("executor: in-process (uid 0 with CAP_SYS_ADMIN in a user namespace)")
 		pl := spawn.BuildPlan(b, sp, false, true)
 		debugPlan(pl)
-		if ph, err = spawn.RunInProcess(pl, b, m, listen); err != nil {
+		if err = spawned(spawn.RunInProcess(pl, b, m, listen)); err != nil {
 			return nil, err
 		}
-		guard.track(ph)
-		started = append(started, ph)
 	} else {
 		if ph == nil {
-			if err = start(); err != nil {
+			if err = spawned(spawn.Start(sp)); err != nil {
 				return nil, err
 			}
 		}
