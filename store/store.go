@@ -389,6 +389,10 @@ func (c *Container) Save(st *State) error {
 // none, and exec takes the container's process from it.
 const MemoryConfig = "config.json"
 
+// StartSocket is the start socket's name in the container's directory: a
+// created container's process waits on it for `urun start`.
+const StartSocket = "start.sock"
+
 // Remove deletes the container's directory; the lock goes with it.
 // state.json goes last: a removal that fails part-way leaves a container
 // that state and list still show and delete can retry, never an ID that is

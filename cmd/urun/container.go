@@ -516,9 +516,9 @@ func listenStart(c *store.Container) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start socket: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: c.Path("start.sock")}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: c.Path(store.StartSocket)}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("start socket %s: %w", filepath.Join(c.Dir, "start.sock"), err)
+		return nil, fmt.Errorf("start socket %s: %w", filepath.Join(c.Dir, store.StartSocket), err)
 	}
 	if err := unix.Listen(fd, 1); err != nil {
 		unix.Close(fd)

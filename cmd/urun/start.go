@@ -48,7 +48,7 @@ func start(g *Globals, id string) error {
 	}
 	defer conn.Close()
 	err = spawn.Go(conn)
-	os.Remove(ct.Path("start.sock"))
+	os.Remove(ct.Path(store.StartSocket))
 	var hookErr *spawn.HookError
 	if errors.As(err, &hookErr) {
 		// A startContainer hook failed and the container process exited:
@@ -69,7 +69,7 @@ func dialStart(ct *store.Container) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: ct.Path("start.sock")}); err != nil {
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: ct.Path(store.StartSocket)}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("connect to the container process: %w (did it die?)", err)
 	}
