@@ -14,9 +14,10 @@ import (
 //   - prestart, createRuntime: in urun, once the placeholder has done every
 //     mount and waits before pivot_root (Placeholder.runtimeHooks);
 //   - createContainer: in the placeholder right after them, still before
-//     pivot_root, so their paths resolve as in the runtime's namespace;
+//     pivot_root, so their paths resolve as in the runtime's namespace
+//     (initproc/hooks.go);
 //   - startContainer: in the placeholder when start releases it, set up as
-//     the container's process, just before its execve.
+//     the container's process, just before its execve (initproc/hooks.go).
 //
 // poststart and poststop belong to the verbs that run them (cmd/urun).
 

@@ -49,7 +49,7 @@ type State struct {
 	Hooks *specs.Hooks `json:"urunHooks,omitempty"`
 	// Execs are the processes `urun exec` started in the container. They
 	// keep its namespace recognisable once the main process has exited
-	// (see pinNS).
+	// (see package members).
 	Execs []members.ProcRef `json:"urunExecs,omitempty"`
 	// Watcher is the process that ends the exec'd processes with the main
 	// one (see enter/watch.go).
