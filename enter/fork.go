@@ -72,18 +72,14 @@ var stepNames = map[byte]string{
 //go:norace
 //go:nocheckptr
 func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
-	rawfork.BeforeFork()
-	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_PIDFD), 0,
-		uintptr(unsafe.Pointer(&a.pidfdOut)), 0, 0, 0)
-	if e1 != 0 || r1 != 0 {
-		rawfork.AfterFork()
-		return int(r1), e1
+	if pid, err = rawfork.Clone(unix.CLONE_PIDFD, &a.pidfdOut); err != 0 || pid != 0 {
+		return pid, err
 	}
 
 	// The child. Only raw system calls from here on.
-	rawfork.AfterForkInChild()
 	var step byte
 	var e syscall.Errno
+	var r1 uintptr
 	var i int
 	// A namespace owned by an outer user namespace (podman's network) is
 	// entered while we still have that namespace's capabilities; one the

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"urun/internal/rawfork"
 	"urun/proc"
 )
 
@@ -35,14 +36,13 @@ import (
 // forkArgs is everything the raw child uses, built before the fork: the
 // child must not allocate.
 type forkArgs struct {
-	fds     []uintptr // namespace files, the user namespace first
-	errw    uintptr   // close-on-exec pipe to the helper
-	path    *byte
-	argv    []*byte // nil-terminated
-	envv    []*byte
-	caps    *proc.RawSetupCaps
-	oldmask uint64
-	report  [2]uint32 // step, errno
+	fds    []uintptr // namespace files, the user namespace first
+	errw   uintptr   // close-on-exec pipe to the helper
+	path   *byte
+	argv   []*byte // nil-terminated
+	envv   []*byte
+	caps   *proc.RawSetupCaps
+	report [2]uint32 // step, errno
 }
 
 // Steps the child reports, after the namespace indexes.
@@ -80,16 +80,10 @@ func ForkInUser(fds []int, path string, argv []string) (int, error) {
 	}
 	a.errw = uintptr(p[1])
 
-	// The signal mask is per thread: block everything on this one for the
-	// fork, so no Go signal handler runs in the child.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	syscall.ForkLock.Lock()
-	all := ^uint64(0)
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&a.oldmask)), 8, 0, 0)
 	pid, errno := forkChild(a)
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&a.oldmask)), 0, 8, 0, 0)
 	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(a)
 	unix.Close(p[1])
 	defer unix.Close(p[0])
 	if errno != 0 {
@@ -151,14 +145,15 @@ func (e *SetnsError) Error() string {
 // on data made before the fork: no allocation, no stack growth, no Go
 // scheduler.
 //
-//go:nosplit
+//go:noinline
 //go:norace
-func forkChild(a *forkArgs) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD)|unix.CLONE_PARENT, 0, 0, 0, 0, 0)
+//go:nocheckptr
+func forkChild(a *forkArgs) (int, syscall.Errno) {
+	pid, e := rawfork.Clone(unix.CLONE_PARENT, nil)
 	if e != 0 || pid != 0 {
 		return pid, e
 	}
-	// The child.
+	// The child: rawfork.Clone reset its signal handlers and mask.
 	step := uintptr(0)
 	for i := 0; i < len(a.fds); i++ {
 		step = uintptr(i)
@@ -185,7 +180,6 @@ func forkChild(a *forkArgs) (uintptr, syscall.Errno) {
 			goto fail
 		}
 	}
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&a.oldmask)), 0, 8, 0, 0)
 	step = stepExec
 	_, _, e = syscall.RawSyscall6(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)), uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])), 0, 0, 0)
 fail:

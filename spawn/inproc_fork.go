@@ -77,15 +77,11 @@ var holdSteps = map[byte]string{
 //go:nocheckptr
 func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 	a.dropRanges(uintptr(unsafe.Pointer(&a)))
-	rawfork.BeforeFork()
-	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD|unix.CLONE_NEWUSER|unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
-	if e1 != 0 || r1 != 0 {
-		rawfork.AfterFork()
-		return int(r1), e1
+	if pid, err = rawfork.Clone(unix.CLONE_NEWUSER|unix.CLONE_NEWNS, nil); err != 0 || pid != 0 {
+		return pid, err
 	}
 
 	// The child. Only raw system calls from here on.
-	rawfork.AfterForkInChild()
 	var step byte
 	var e syscall.Errno
 	var n, conn uintptr

@@ -24,6 +24,28 @@ func AfterFork()
 //go:linkname AfterForkInChild syscall.runtime_AfterForkInChild
 func AfterForkInChild()
 
+// Clone forks (clone(2) with flags and SIGCHLD) between the Go runtime's
+// fork hooks, the one way urun's hand-made forks start. It returns twice:
+// in the parent with the child's PID, or the errno; in the child with 0,
+// its signal handlers reset and its mask restored, where from then on only
+// nosplit functions (syscall.RawSyscall*) on memory prepared before the
+// call may run, up to execve or Fail. pidfd, if not nil, receives the
+// child's pidfd (flags then include CLONE_PIDFD).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func Clone(flags uintptr, pidfd *int32) (pid int, err syscall.Errno) {
+	BeforeFork()
+	r1, _, e1 := syscall.RawSyscall6(syscall.SYS_CLONE, flags|uintptr(syscall.SIGCHLD), 0, uintptr(unsafe.Pointer(pidfd)), 0, 0, 0)
+	if e1 != 0 || r1 != 0 {
+		AfterFork()
+		return int(r1), e1
+	}
+	AfterForkInChild()
+	return 0, 0
+}
+
 // Report is what a forked child writes on its error pipe when a step
 // fails: the step's number, then the errno, little-endian. The child fills
 // it in place (no call); the parent reads it with Decode.
