@@ -248,6 +248,7 @@ func park(sync *os.File, listenFD int) *os.File {
 		if err != nil {
 			os.Exit(1)
 		}
+		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &StartReadTimeout)
 		conn := os.NewFile(uintptr(fd), "start")
 		if waitGo(conn) == nil {
 			unix.Close(listenFD)

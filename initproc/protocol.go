@@ -12,6 +12,7 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"urun/plan"
 )
@@ -118,3 +119,10 @@ const (
 	// HooksDoneByte: urun has run the prestart and createRuntime hooks.
 	HooksDoneByte byte = 'h'
 )
+
+// StartReadTimeout bounds how long a parked container process waits for
+// the start byte on an accepted connection before closing it and taking
+// the next one: urun start writes it as soon as it is connected, and a
+// client that connects and says nothing must not hold start (and, behind
+// start's lock, state and delete) forever.
+var StartReadTimeout = unix.Timeval{Sec: 1}

@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -172,9 +173,18 @@ func (p *Placeholder) waitParked() error {
 	}
 	var b [1]byte
 	n, _ := p.errRd.Read(b[:])
+	var report error
+	if n == 1 && b[0] == initproc.HeldMark {
+		// A step before the wait failed (setsid): the report follows.
+		report = execResult(io.MultiReader(bytes.NewReader(b[:]), p.errRd))
+	}
 	p.errRd.Close()
 	p.errRd = nil
-	if n != 1 || b[0] != initproc.ReadyByte {
+	switch {
+	case report != nil:
+		p.Kill()
+		return report
+	case n != 1 || b[0] != initproc.ReadyByte:
 		err := fmt.Errorf("container process exited during setup%s", p.exitDetail())
 		p.Kill()
 		return err
@@ -254,8 +264,13 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os
 		return 0, nil, nil, err
 	}
 	a.heap = heapMapping(maps, uintptr(unsafe.Pointer(a)))
-	a.keep = [4][2]uintptr{span(unsafe.Pointer(a), unsafe.Sizeof(*a)), span(unsafe.Pointer(&a.exec[0]), uintptr(len(a.exec))),
+	// a itself may live on this goroutine's stack, which can still move
+	// before the fork: dropRanges adds its span, from forkHeld's stack.
+	// The rest are heap objects, which do not move.
+	a.keep = [4][2]uintptr{{}, span(unsafe.Pointer(&a.exec[0]), uintptr(len(a.exec))),
 		sliceSpan(a.groups), sliceSpan(a.rlimits)}
+	a.rcvTimeout = initproc.StartReadTimeout
+	a.pause = unix.Timespec{Nsec: 10e6}
 	var hp, ep [2]int
 	if err := unix.Pipe2(hp[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, err
@@ -350,7 +365,10 @@ func heapMapping(f *os.File, addr uintptr) [2]uintptr {
 	}
 	for _, l := range strings.Split(string(maps), "\n") {
 		f := strings.Fields(l)
-		if len(f) != 5 || !strings.HasPrefix(f[1], "rw") { // no path: anonymous
+		// No path: anonymous; a kernel with CONFIG_ANON_VMA_NAME shows
+		// the name Go 1.25+ gives its mappings ("[anon: Go: heap]").
+		anon := len(f) == 5 || (len(f) > 5 && strings.HasPrefix(f[5], "[anon:"))
+		if !anon || !strings.HasPrefix(f[1], "rw") {
 			continue
 		}
 		lo, hi, _ := strings.Cut(f[0], "-")

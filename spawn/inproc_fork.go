@@ -38,6 +38,10 @@ type holdArgs struct {
 	ready  [1]byte // initproc.ReadyByte
 	errBuf rawfork.Report
 	b      [1]byte
+	// rcvTimeout is initproc.StartReadTimeout; pause is how long a failed
+	// accept waits before the next (ENOMEM, a full descriptor table).
+	rcvTimeout unix.Timeval
+	pause      unix.Timespec
 }
 
 type rlimit struct {
@@ -116,12 +120,20 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(a.hold), 0, 0)
 		for {
 			conn, _, e = syscall.RawSyscall6(syscall.SYS_ACCEPT4, uintptr(a.listen), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
-			if e == syscall.EINTR || e == syscall.ECONNABORTED {
+			switch e {
+			case 0:
+			case syscall.EINTR, syscall.ECONNABORTED:
+				continue
+			case syscall.EBADF, syscall.EINVAL, syscall.ENOTSOCK, syscall.EOPNOTSUPP:
+				goto exit // no start socket any more: nothing can start it
+			default: // ENOMEM, ENOBUFS, EMFILE, EPROTO...: try again shortly
+				syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&a.pause)), 0, 0)
 				continue
 			}
-			if e != 0 {
-				goto exit
-			}
+			// A client that connects and says nothing is dropped after
+			// rcvTimeout (the read fails with EAGAIN).
+			syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, conn, unix.SOL_SOCKET, unix.SO_RCVTIMEO,
+				uintptr(unsafe.Pointer(&a.rcvTimeout)), unsafe.Sizeof(a.rcvTimeout), 0)
 			n, _, e = syscall.RawSyscall(syscall.SYS_READ, conn, uintptr(unsafe.Pointer(&a.b[0])), 1)
 			if e == 0 && n == 1 && a.b[0] == initproc.StartByte {
 				break
@@ -175,10 +187,16 @@ exit:
 // dropRanges fills a.drop: a.heap without a.keep and the stack around sp
 // (the child's frames, this one and the nosplit calls below it). Called
 // on the forking goroutine's final stack, before the fork: no allocation.
+// nosplit: a stack growth (or a GC shrink) at this call's prologue would
+// move the stack sp points into, and the child would give up its own
+// frames.
+//
+//go:nosplit
 func (a *holdArgs) dropRanges(sp uintptr) {
 	const page = 4096
 	var keep [len(a.keep) + 1][2]uintptr
 	copy(keep[:], a.keep[:])
+	keep[0] = [2]uintptr{uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(a)) + unsafe.Sizeof(*a)}
 	keep[len(a.keep)] = [2]uintptr{sp - 16<<10, sp + 16<<10}
 	for i := range keep { // page-aligned, then sorted by start
 		keep[i][0] &^= page - 1

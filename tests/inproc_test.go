@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -151,7 +152,26 @@ func TestCreatedContainerKeeps(t *testing.T) {
 		if st := e.State("c1"); st.Status != "created" || st.Pid != pid {
 			t.Errorf("after connections without the start byte: %+v, want created, pid %d", st, pid)
 		}
-		e.MustUrun("start", "c1")
+		// A client that connects and says nothing, and stays: the parked
+		// process drops it after initproc.StartReadTimeout and takes
+		// start's connection (before the fix start waited forever).
+		silent, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(silent)
+		if err := unix.Connect(silent, &unix.SockaddrUnix{Name: filepath.Join(e.Root, "c1", "start.sock")}); err != nil {
+			t.Fatalf("connect to the start socket: %v", err)
+		}
+		start := e.Command("start", "c1")
+		stuck := time.AfterFunc(30*time.Second, func() { start.Process.Kill() })
+		r := e.Exec(start)
+		if !stuck.Stop() {
+			t.Fatalf("urun start blocked behind a silent connection to the start socket (killed after 30 s): %v", r)
+		}
+		if r.Code != 0 {
+			t.Fatalf("urun start with a silent connection open: %v", r)
+		}
 		if code := WaitPid(t, pid); code != 3 {
 			t.Errorf("the command exited %d, want 3", code)
 		}

@@ -143,6 +143,11 @@ func fastFlags(args []string, i int, stopAtWord bool, strs map[string]*string, p
 			continue
 		}
 		name, val, hasVal := strings.Cut(a, "=")
+		if hasVal && !strings.HasPrefix(name, "--") {
+			// "-b=/x": kong reads the value as "=/x" (runc as "/x"); the
+			// fast path must not decide which.
+			return i, false
+		}
 		if b, isBool := bools[name]; isBool {
 			if hasVal || seen[b] {
 				return i, false

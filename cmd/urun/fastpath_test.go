@@ -112,7 +112,7 @@ func TestFastParseDefers(t *testing.T) {
 		"--criu /usr/sbin/criu state c1", "--debug=true state c1",
 		"--root /a --root /b state c1", "create --bundle /a --bundle /b c1",
 		"create --bundle c1", "run -b /a --bundle /b c1", "delete -f --force c1", "create --bundle= c1", "create --bundle ~/b c1",
-		"create --pid-file --bundle /b c1", "create --preserve-fds 2 c1",
+		"create --pid-file --bundle /b c1", "create --preserve-fds 2 c1", "create -b=/x c1", "run -b=/x c1", "exec -p=/p c1",
 		"create --no-new-keyring=true c1", "run --detach c1", "run -d c1", "run --keep c1",
 		"kill c1 -9", "kill --all=true c1", "delete --force=false c1", "-- state c1",
 		"state -- c1", "exec c1 /bin/true", "exec --detach c1 sh -c true",
