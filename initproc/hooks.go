@@ -19,7 +19,7 @@ func createHooks(sync *os.File, h *specs.Hooks, ic *Config) error {
 		return nil
 	}
 	if len(h.Prestart)+len(h.CreateRuntime) > 0 {
-		if err := WriteMsg(sync, Reply{RuntimeHooks: true}); err != nil {
+		if err := WriteMsg(sync, &Reply{RuntimeHooks: true}); err != nil {
 			os.Exit(1) // create is gone
 		}
 		var b [1]byte

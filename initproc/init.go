@@ -7,7 +7,6 @@
 package initproc
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -24,24 +23,6 @@ import (
 	"urun/ulog"
 	"urun/userns"
 )
-
-// primed is closed once encoding/json has built its tables for initConfig
-// in the placeholder: the first decode into it builds them for the whole
-// type tree (~0.9 ms in a fresh process, then ~0.15 ms to decode the
-// message). They are built on another goroutine from package init on, while
-// the rest of urun's init runs and the placeholder starts and reads the
-// message (nil in urun's other processes).
-var primed chan struct{}
-
-func init() {
-	if len(os.Args) > 0 && os.Args[0] == Arg0 {
-		primed = make(chan struct{})
-		go func() {
-			_ = json.Unmarshal([]byte("{}"), new(Config))
-			close(primed)
-		}()
-	}
-}
 
 // InitMain is the placeholder: the re-executed urun inside the new user and
 // mount namespace. It never returns. The caller has locked the OS thread.
@@ -71,7 +52,7 @@ func InitMain() {
 	}
 	sync := os.NewFile(uintptr(syncFD), "sync")
 	var ic Config
-	if err := readMsgWhen(sync, &ic, primed); err != nil {
+	if err := ReadMsg(sync, &ic); err != nil {
 		os.Exit(1) // the parent is gone; nobody to tell
 	}
 	ulog.Trace("init: config received")
@@ -144,7 +125,7 @@ func execute(pl *plan.Plan, ic *Config, sync *os.File) {
 		case s.Op == plan.LookPath:
 			path, err = proc.LookPath(p)
 		case s.Op == plan.Ready:
-			if WriteMsg(sync, Reply{Notes: notes}) != nil {
+			if WriteMsg(sync, &Reply{Notes: notes}) != nil {
 				os.Exit(1)
 			}
 			if !ic.Park {
@@ -259,7 +240,7 @@ func park(sync *os.File, listenFD int) *os.File {
 }
 
 func fail(sync *os.File, err error) {
-	WriteMsg(sync, Reply{Error: err.Error()})
+	WriteMsg(sync, &Reply{Error: err.Error()})
 	os.Exit(1)
 }
 

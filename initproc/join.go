@@ -42,7 +42,7 @@ func joinUserMain(sync *os.File) {
 			r.Setns = 1 + se.Index
 		}
 	}
-	if WriteMsg(sync, r) != nil {
+	if WriteMsg(sync, &r) != nil {
 		os.Exit(1)
 	}
 	os.Exit(0)

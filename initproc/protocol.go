@@ -6,7 +6,6 @@ package initproc
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -52,26 +51,18 @@ type Reply struct {
 	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
 }
 
-// WriteMsg sends v as one message: its JSON's length (4 bytes, big
-// endian), then the JSON.
-func WriteMsg(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 4+len(data))
-	binary.BigEndian.PutUint32(buf, uint32(len(data)))
-	copy(buf[4:], data)
-	_, err = w.Write(buf)
+// WriteMsg sends m as one message: the length of its encoding (4 bytes,
+// big endian), then the encoding (wire.go).
+func WriteMsg(w io.Writer, m Msg) error {
+	e := encoder{b: make([]byte, 4, 512)}
+	m.encode(&e)
+	binary.BigEndian.PutUint32(e.b, uint32(len(e.b)-4))
+	_, err := w.Write(e.b)
 	return err
 }
 
-// ReadMsg reads one message WriteMsg sent into v.
-func ReadMsg(r io.Reader, v any) error { return readMsgWhen(r, v, nil) }
-
-// readMsgWhen is ReadMsg that decodes only once ready is closed (nil: at
-// once).
-func readMsgWhen(r io.Reader, v any, ready <-chan struct{}) error {
+// ReadMsg reads one message WriteMsg sent into m.
+func ReadMsg(r io.Reader, m Msg) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
@@ -84,10 +75,12 @@ func readMsgWhen(r io.Reader, v any, ready <-chan struct{}) error {
 	if _, err := io.ReadFull(r, data); err != nil {
 		return err
 	}
-	if ready != nil {
-		<-ready
+	d := decoder{b: data}
+	m.decode(&d)
+	if d.err == nil && len(d.b) > 0 {
+		d.err = fmt.Errorf("%d bytes past the message's end", len(d.b))
 	}
-	return json.Unmarshal(data, v)
+	return d.err
 }
 
 // The bytes of the create/start protocol, one place for both executors.

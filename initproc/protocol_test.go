@@ -14,7 +14,7 @@ func TestMsgRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	want := []Reply{{Notes: []string{"a", "b"}, RuntimeHooks: true}, {Error: "mount /proc: EPERM"}}
 	for _, r := range want {
-		if err := WriteMsg(&buf, r); err != nil {
+		if err := WriteMsg(&buf, &r); err != nil {
 			t.Fatal(err)
 		}
 	}

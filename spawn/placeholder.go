@@ -294,7 +294,7 @@ func (p *Placeholder) Send(b *config.Bundle, pl *plan.Plan) error {
 		p.hookState = &specs.State{Version: specs.Version, ID: o.ID, Bundle: b.Dir, Annotations: b.Spec.Annotations}
 		ic.HookState = p.hookState
 	}
-	if err := initproc.WriteMsg(p.sync, ic); err != nil {
+	if err := initproc.WriteMsg(p.sync, &ic); err != nil {
 		p.Kill()
 		return fmt.Errorf("placeholder: send config: %w", err)
 	}
