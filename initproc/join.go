@@ -18,9 +18,9 @@ const JoinUserArg = "join-user"
 
 // JoinedReply is the helper's report to create.
 type JoinedReply struct {
-	Pid   int    `json:"pid"`
-	Error string `json:"error,omitempty"`
-	Setns int    `json:"setns,omitempty"` // 1 + the index of the namespace a failed setns was for
+	Pid   int
+	Error string
+	Setns int // 1 + the index of the namespace a failed setns was for
 }
 
 // joinUserMain is the helper (argv: urun-init SYNCFD join-user LISTENFD NSFD...).

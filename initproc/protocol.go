@@ -20,35 +20,37 @@ import (
 // before any CLI parsing so the child starts cheap.
 const Arg0 = "urun-init"
 
-// Config is what the parent sends the placeholder over the sync socket.
+// Config is what the parent sends the placeholder over the sync socket,
+// encoded by wire.go: a field added here is added there too (wire_test.go
+// fails otherwise).
 type Config struct {
-	Plan      *plan.Plan             `json:"plan"` // built and checked by create
-	Rootfs    string                 `json:"rootfs"`
-	BundleDir string                 `json:"bundleDir"`
-	GIDs      []specs.LinuxIDMapping `json:"gids"`
-	Setgroups bool                   `json:"setgroups"`
-	Park      bool                   `json:"park"`     // wait for `start` on ListenFD
-	ListenFD  int                    `json:"listenFD"` // -1 in run mode
-	FirstFD   int                    `json:"firstFD"`  // fds from here on are not the container's
+	Plan      *plan.Plan // built and checked by create
+	Rootfs    string
+	BundleDir string
+	GIDs      []specs.LinuxIDMapping
+	Setgroups bool
+	Park      bool // wait for `start` on ListenFD
+	ListenFD  int  // -1 in run mode
+	FirstFD   int  // fds from here on are not the container's
 	// ActivationFDs > 0: set LISTEN_FDS and LISTEN_PID for the container.
-	ActivationFDs int `json:"activationFDs,omitempty"`
+	ActivationFDs int
 	// HookState is the state createContainer and startContainer hooks get
 	// (the placeholder adds its pid); only when the config has hooks.
-	HookState *specs.State `json:"hookState,omitempty"`
+	HookState *specs.State
 	// Terminal: a console socket follows the message (SCM_RIGHTS); the
 	// placeholder sends the container's pty master over it.
-	Terminal bool     `json:"terminal,omitempty"`
+	Terminal bool
 	console  *os.File // the received console socket
 }
 
 // Reply is the placeholder's answer once set up (or failed).
 type Reply struct {
-	Error string   `json:"error,omitempty"`
-	Notes []string `json:"notes,omitempty"` // debug lines for the parent's log
+	Error string
+	Notes []string // debug lines for the parent's log
 	// RuntimeHooks: not the last reply; the placeholder is mounted and waits
 	// for the parent to run the prestart and createRuntime hooks (hooks.go)
 	// and send HooksDoneByte.
-	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
+	RuntimeHooks bool
 }
 
 // WriteMsg sends m as one message: the length of its encoding (4 bytes,

@@ -196,8 +196,10 @@ func TestWireEveryField(t *testing.T) {
 	var s specs.Spec
 	n := 0
 	fill(reflect.ValueOf(&s).Elem(), &n)
-	c := testConfig(plan.Build(&s, plan.Options{Rootfs: "/b/rootfs", Park: true, Terminal: true, SetupCaps: true, FirstFD: 3}))
-	fill(reflect.ValueOf(c.HookState).Elem(), &n)
+	// Config's own fields too: one added to it and not to wire.go fails.
+	c := new(Config)
+	fill(reflect.ValueOf(c).Elem(), &n)
+	c.Plan = plan.Build(&s, plan.Options{Rootfs: "/b/rootfs", Park: true, Terminal: true, SetupCaps: true, FirstFD: 3})
 	got := roundTrip(t, c)
 	want, seen := carried(t, c), map[string]bool{}
 	dropNotCarried(reflect.ValueOf(jsonCopy(t, c)).Elem(), "", seen)
