@@ -106,15 +106,9 @@ func forkEnter(a *forkArgs) (pid int, err syscall.Errno) {
 			// capabilities setns gave across the execve in the ambient set,
 			// as create's set-up does; the child drops them
 			// (proc.EndSetupCaps) before the command's exec.
-			if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.caps.Hdr)), uintptr(unsafe.Pointer(&a.caps.Data[0])), 0); e != 0 {
+			if _, e = a.caps.Raise(); e != 0 {
 				step = stepCaps
 				goto fail
-			}
-			for i = 0; i < len(a.caps.Ambient); i++ {
-				if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.caps.Ambient[i], 0, 0, 0); e != 0 {
-					step = stepCaps
-					goto fail
-				}
 			}
 		}
 	}

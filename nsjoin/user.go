@@ -155,6 +155,7 @@ func forkChild(a *forkArgs) (int, syscall.Errno) {
 	}
 	// The child: rawfork.Clone reset its signal handlers and mask.
 	step := uintptr(0)
+	var ambient bool
 	for i := 0; i < len(a.fds); i++ {
 		step = uintptr(i)
 		if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, a.fds[i], 0, 0, 0, 0, 0); e != 0 {
@@ -171,14 +172,11 @@ func forkChild(a *forkArgs) (int, syscall.Errno) {
 		goto fail
 	}
 	step = stepCapset
-	if _, _, e = syscall.RawSyscall6(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.caps.Hdr)), uintptr(unsafe.Pointer(&a.caps.Data[0])), 0, 0, 0, 0); e != 0 {
-		goto fail
-	}
-	step = stepAmbient
-	for i := 0; i < len(a.caps.Ambient); i++ {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.caps.Ambient[i], 0, 0, 0); e != 0 {
-			goto fail
+	if ambient, e = a.caps.Raise(); e != 0 {
+		if ambient {
+			step = stepAmbient
 		}
+		goto fail
 	}
 	step = stepExec
 	_, _, e = syscall.RawSyscall6(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)), uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])), 0, 0, 0)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -93,4 +95,23 @@ func EndSetupCaps(c *specs.LinuxCapabilities, noNewPrivs bool) error {
 		}
 	}
 	return nil
+}
+
+// Raise sets the capabilities and raises each one into the ambient set,
+// for a raw forked child: nosplit, raw system calls only, no allocation.
+// ambient says which of the two failed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func (c *RawSetupCaps) Raise() (ambient bool, e syscall.Errno) {
+	if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&c.Hdr)), uintptr(unsafe.Pointer(&c.Data[0])), 0); e != 0 {
+		return false, e
+	}
+	for i := 0; i < len(c.Ambient); i++ {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c.Ambient[i], 0, 0, 0); e != 0 {
+			return true, e
+		}
+	}
+	return false, 0
 }

@@ -195,15 +195,9 @@ func forkSpawn(a *spawnArgs) (pid int, err syscall.Errno) {
 	}
 	// We exec unmapped (newuidmap runs meanwhile), as no uid of our
 	// namespace: only ambient capabilities survive that exec.
-	if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&a.caps.Hdr)), uintptr(unsafe.Pointer(&a.caps.Data[0])), 0); e != 0 {
+	if _, e = a.caps.Raise(); e != 0 {
 		step = spawnCaps
 		goto fail
-	}
-	for i = 0; i < len(a.caps.Ambient); i++ {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, a.caps.Ambient[i], 0, 0, 0); e != 0 {
-			step = spawnCaps
-			goto fail
-		}
 	}
 	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)),
 		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
