@@ -149,6 +149,7 @@ func TestInterruptedDetachedRun(t *testing.T) {
 			}
 			ph := waitPlaceholder(t, e, "dr", cmd.Process.Pid)
 			cmd.Process.Signal(sig)
+			waitGuardTook(t, e, "dr")
 			go io.Copy(io.Discard, pipe)
 			code := waitExit(t, cmd, 20*time.Second)
 			pipe.Close()

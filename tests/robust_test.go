@@ -73,6 +73,25 @@ func fullPipe(t *testing.T, e *Env) (string, *os.File) {
 	return path, f
 }
 
+// waitGuardTook waits until create's guard has taken an interrupting
+// signal: it removes the container's directory before it logs, and its log
+// line waits behind the full pipe, as urun's own does. A test drains the
+// pipe only then: else urun could finish its create before its signal
+// goroutine ran (seen once in CI, on a loaded machine).
+func waitGuardTook(t *testing.T, e *Env, id string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(e.Root, id)); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("urun's guard never took the signal: %s is still there", filepath.Join(e.Root, id))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // A create interrupted by SIGTERM before it has saved the container kills
 // its container process, removes its state and exits 128+15; the ID is
 // free again.
@@ -92,6 +111,7 @@ func TestInterruptedCreate(t *testing.T) {
 		// full pipe.
 		ph := waitPlaceholder(t, e, "i1", cmd.Process.Pid)
 		cmd.Process.Signal(syscall.SIGTERM)
+		waitGuardTook(t, e, "i1")
 		go io.Copy(io.Discard, pipe) // let the error line through
 		cmd.Wait()
 		stderr := readAll(t, errb)

@@ -726,7 +726,9 @@ func (c *runner) release(g *Globals, ct *created) error {
 	ct.guard.forwardTo(ct.ph.Cmd.Process)
 	ct.lock.Close()
 	poststart("run", ct.state)
-	ct.ph.Cmd.Process.Release()
+	// The process handle is not released: a signal the guard takes until
+	// urun exits still reaches the container (Release closed its pidfd,
+	// and such a signal was lost).
 	return nil
 }
 
