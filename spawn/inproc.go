@@ -93,12 +93,17 @@ func RunInProcess(pl *plan.Plan, b *config.Bundle, m *userns.Mapping, listen *os
 	if listen != nil {
 		lfd = int(listen.Fd())
 	}
-	// The host's: after pivot_root /proc is the container's, if any.
-	maps, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return nil, fmt.Errorf("in-process executor: %w", err)
+	// Only a parked child (create) gives back the heap pages it inherited:
+	// run's execs at once, which frees them anyway. The host's maps: after
+	// pivot_root /proc is the container's, if any.
+	var maps *os.File
+	if listen != nil {
+		var err error
+		if maps, err = os.Open("/proc/self/maps"); err != nil {
+			return nil, fmt.Errorf("in-process executor: %w", err)
+		}
+		defer maps.Close()
 	}
-	defer maps.Close()
 	type result struct {
 		pid         int
 		hold, errRd *os.File
@@ -263,7 +268,9 @@ func fork(path string, p *specs.Process, m *userns.Mapping, listen int, maps *os
 	if err := a.packExec(path, p.Args, p.Env); err != nil {
 		return 0, nil, nil, err
 	}
-	a.heap = heapMapping(maps, uintptr(unsafe.Pointer(a)))
+	if maps != nil {
+		a.heap = heapMapping(maps, uintptr(unsafe.Pointer(a)))
+	}
 	// a itself may live on this goroutine's stack, which can still move
 	// before the fork: dropRanges adds its span, from forkHeld's stack.
 	// The rest are heap objects, which do not move.
