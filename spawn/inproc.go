@@ -342,7 +342,7 @@ func (a *holdArgs) packExec(path string, args, env []string) error {
 		at += copy(b[at:], s) + 1
 		return p
 	}
-	a.exec, a.path = b, put(path)
+	a.exec, a.path, a.pathLen = b, put(path), uintptr(len(path))
 	a.argv, a.envv = base, base+uintptr(len(args)+1)*8
 	for i, s := range args {
 		*(*uintptr)(unsafe.Pointer(&b[i*8])) = put(s)

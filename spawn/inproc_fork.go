@@ -27,6 +27,7 @@ type holdArgs struct {
 	rlimits   []rlimit // process.rlimits
 	// path, argv and envv point into exec, one allocation (packExec).
 	path, argv, envv uintptr
+	pathLen          uintptr // len of the string at path, for an exec failure's report
 	exec             []byte
 	// heap is the Go heap mapping a lies in; keep are the ranges in it the
 	// child reads (a, exec, groups, rlimits); drop is the rest, less the
@@ -177,6 +178,9 @@ func forkHeld(a *holdArgs) (pid int, err syscall.Errno) {
 fail:
 	// The mark tells the releaser's execResult that a report follows.
 	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), uintptr(unsafe.Pointer(&a.mark[0])), 1)
+	if step == holdExec { // the path, so the message names it as the placeholder's does
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(a.errPipe), a.path, a.pathLen)
+	}
 	rawfork.Fail(a.errPipe, &a.errBuf, step, e)
 exit:
 	for {

@@ -28,10 +28,17 @@ func execResult(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("release container process: %w", err)
 	}
+	// The in-process executor's held child: HeldMark, the exec'd path
+	// (exec failures only), then its report.
 	var rep rawfork.Report
-	if len(msg) == 1+len(rep) && msg[0] == initproc.HeldMark {
-		copy(rep[:], msg[1:])
+	if len(msg) >= 1+len(rep) && msg[0] == initproc.HeldMark {
+		path := string(msg[1 : len(msg)-len(rep)])
+		copy(rep[:], msg[len(msg)-len(rep):])
 		step, errno := rep.Decode()
+		if step == holdExec {
+			// As the two-process placeholder says it (initproc, its exec step).
+			return fmt.Errorf("exec %s: %w", path, errno)
+		}
 		return fmt.Errorf("container process: %s: %w", holdSteps[step], errno)
 	}
 	if m, ok := strings.CutPrefix(string(msg), initproc.HookFailed); ok {
